@@ -1,0 +1,1 @@
+"""box-offboarding: cut off Box access for leavers."""

@@ -1,0 +1,73 @@
+"""The project's one exception tree.
+
+Every error the product raises on purpose derives from :class:`OffboardingError`, so callers (the CLI, the
+Prefect flow) can tell an expected, explained failure from a bug. Messages never carry secrets.
+"""
+
+from __future__ import annotations
+
+
+class OffboardingError(Exception):
+    """Base of every error this product raises deliberately."""
+
+
+class ConfigurationError(OffboardingError):
+    """Settings or command-line arguments are missing or inconsistent; nothing was sent to Box."""
+
+
+class InputFileError(OffboardingError):
+    """An HR file could not be read (not a spreadsheet, encrypted, no login column...)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.detail = message
+
+
+class BoxError(OffboardingError):
+    """Base of errors that come from talking to Box."""
+
+
+class BoxAPIError(BoxError):
+    """Box answered with an error status; carries Box's own ``code``, ``message`` and ``request_id``."""
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        code: str | None,
+        message: str | None,
+        request_id: str | None,
+        method: str,
+        url: str,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.method = method
+        self.url = url
+        super().__init__(
+            f"Box answered {status} to {method} {url}: {code or '-'}: {message or '-'} "
+            f"(request_id={request_id or '-'})"
+        )
+
+
+class BoxAuthError(BoxAPIError):
+    """Credentials were refused (token endpoint error, or 401 after a renewed token)."""
+
+
+class BoxPermissionError(BoxAPIError):
+    """403: the app or its service account lacks the admin permission the call needs."""
+
+
+class BoxRateLimitError(BoxAPIError):
+    """429 persisted past the retry budget."""
+
+
+class BoxUnavailableError(BoxError):
+    """Box could not be reached or kept failing (5xx, timeouts, dropped connections) past the retry budget."""
+
+
+class BlastRadiusError(OffboardingError):
+    """The run would terminate more users than allowed; nothing was sent."""

@@ -1,0 +1,24 @@
+"""The status vocabulary every input row ends with (see README, "Statuses")."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Final status of one input row. Order is the order of the pipeline, used for report sorting."""
+
+    INVALID = "invalid"
+    DUPLICATE = "duplicate"
+    DEFERRED = "deferred"
+    NOT_FOUND = "not_found"
+    PROTECTED = "protected"
+    SKIPPED = "skipped"
+    PLANNED = "planned"
+    FAILED = "failed"
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+
+
+#: Statuses a person should look at (the "attention" table, issue 4).
+ATTENTION_STATUSES = frozenset({Status.FAILED, Status.NOT_FOUND, Status.PROTECTED})
