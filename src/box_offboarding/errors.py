@@ -48,8 +48,7 @@ class BoxAPIError(BoxError):
         self.method = method
         self.url = url
         super().__init__(
-            f"Box answered {status} to {method} {url}: {code or '-'}: {message or '-'} "
-            f"(request_id={request_id or '-'})"
+            f"Box answered {status} to {method} {url}: {code or '-'}: {message or '-'} (request_id={request_id or '-'})"
         )
 
 

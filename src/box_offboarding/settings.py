@@ -20,9 +20,7 @@ class BoxSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="BOX_", env_file=".env", extra="ignore")
 
-    base_url: str = Field(
-        "https://api.box.com", description="API origin; /2.0 and /oauth2/token hang off it."
-    )
+    base_url: str = Field("https://api.box.com", description="API origin; /2.0 and /oauth2/token hang off it.")
     upload_url: str = Field("https://upload.box.com/api", description="Upload origin; /2.0/files/content.")
     client_id: str = Field("", description="Client-credentials app's client id.")
     client_secret: SecretStr = Field(SecretStr(""), description="Client-credentials app's client secret.")
@@ -46,9 +44,7 @@ class BoxSettings(BaseSettings):
     max_retry_seconds: float = Field(300.0, gt=0, description="Give up retrying a request after this long.")
     backoff_initial_seconds: float = Field(0.5, ge=0, description="First back-off; doubles per attempt.")
     backoff_max_seconds: float = Field(30.0, ge=0, description="Longest single back-off (retry-after wins).")
-    token_refresh_margin_seconds: float = Field(
-        60.0, ge=0, description="Renew the token this long before it expires."
-    )
+    token_refresh_margin_seconds: float = Field(60.0, ge=0, description="Renew the token this long before it expires.")
     global_rate_limit_name: str | None = Field(
         None,
         description="Name of a Prefect global concurrency limit to use as the shared rate limiter "
@@ -95,9 +91,7 @@ class Settings(BaseSettings):
     login_headers: tuple[str, ...] = Field((), description="Extra header names that mean 'login'.")
     date_headers: tuple[str, ...] = Field((), description="Extra header names that mean 'termination date'.")
     name_headers: tuple[str, ...] = Field((), description="Extra header names that mean 'name'.")
-    employee_id_headers: tuple[str, ...] = Field(
-        (), description="Extra header names that mean 'employee id'."
-    )
+    employee_id_headers: tuple[str, ...] = Field((), description="Extra header names that mean 'employee id'.")
     day_first: bool = Field(False, description="Read ambiguous text dates like 03/04/2026 as day first.")
 
     # validate and resolve
@@ -128,9 +122,7 @@ class Settings(BaseSettings):
     )
     confirm_timeout_seconds: float = Field(120.0, ge=0, description="How long to poll for events (0: don't).")
     confirm_poll_seconds: float = Field(5.0, ge=0, description="Pause between event polls.")
-    event_skew_seconds: float = Field(
-        300.0, ge=0, description="Read events from this long before the first request."
-    )
+    event_skew_seconds: float = Field(300.0, ge=0, description="Read events from this long before the first request.")
     event_lag_seconds: float = Field(0.0, ge=0, description="Read events up to now minus this.")
     relogin_event_types: tuple[str, ...] = Field(("LOGIN",), description="Event types that mean 'signed in'.")
 
