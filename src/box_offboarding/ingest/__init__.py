@@ -1,0 +1,215 @@
+"""The ingest stage: HR exports of leavers in, one frame of :data:`~box_offboarding.columns.INPUT_SCHEMA` out.
+
+Each file is read on its own; a file that cannot be read becomes a row of ``errors`` (naming the file and what was
+found in it) and the others go on. A workbook contributes every sheet with a login column; the header row is the first
+of the top 30 rows that names a login column (see :mod:`.headers`), and the rows below it are told apart as described
+in :mod:`.rows`. Dates are read as described in :mod:`.dates`.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from box_offboarding.columns import FILE_ERROR_SCHEMA, INPUT_SCHEMA
+from box_offboarding.errors import ConfigurationError, InputFileError
+from box_offboarding.ingest.headers import (
+    LOGIN,
+    LOGIN_EXAMPLES,
+    TERMINATION_DATE,
+    HeaderMatch,
+    Synonyms,
+    find_header,
+    headers_seen,
+)
+from box_offboarding.ingest.readers import (
+    CSV_SUFFIXES,
+    EXCEL_SUFFIXES,
+    HEADER_SEARCH_ROWS,
+    ROW_NUMBER,
+    SUPPORTED_SUFFIXES,
+    Table,
+    read_csv_table,
+    read_workbook,
+)
+from box_offboarding.ingest.rows import NOTED_KINDS, shape_rows
+from box_offboarding.settings import Settings
+
+__all__ = ["INPUTS_SCHEMA", "SUPPORTED_SUFFIXES", "IngestResult", "expand_inputs", "ingest"]
+
+logger = logging.getLogger(__name__)
+
+#: One row per sheet (or CSV) that was read.
+INPUTS_SCHEMA: dict[str, pl.DataType] = {
+    "file": pl.String(),
+    "sheet": pl.String(),  # null for CSV
+    "rows": pl.Int64(),  # data rows taken from it
+    "header_row": pl.Int64(),  # the header's row number as Excel shows it (CSV: its line number)
+    "columns": pl.String(),  # which header feeds which field, e.g. "login='Work Email'; termination_date='Last Day'"
+}
+
+#: How many row numbers a note lists before it says "...".
+ROWS_LISTED = 10
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What ingest read: the rows, the files (or sheets) it could not read, notes for a person, and what it read."""
+
+    rows: pl.DataFrame  # INPUT_SCHEMA
+    errors: pl.DataFrame  # FILE_ERROR_SCHEMA
+    notes: list[str]
+    inputs: pl.DataFrame  # INPUTS_SCHEMA
+
+
+@dataclass
+class _Collected:
+    """What has been read so far, across files."""
+
+    rows: list[pl.DataFrame] = field(default_factory=list)
+    errors: list[tuple[str, str | None, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    inputs: list[tuple[str, str | None, int, int, str]] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        logger.info("%s", text)
+        self.notes.append(text)
+
+    def error(self, file: str, sheet: str | None, message: str) -> None:
+        logger.warning("%s", message)
+        self.errors.append((file, sheet, message))
+
+
+def _where(file: str, sheet: str | None) -> str:
+    return file if sheet is None else f"{file}, sheet {sheet!r}"
+
+
+def _row_list(numbers: Sequence[int]) -> str:
+    listed = ", ".join(str(n) for n in numbers[:ROWS_LISTED])
+    more = f", ... ({len(numbers)} in all)" if len(numbers) > ROWS_LISTED else ""
+    return f"row{'s' if len(numbers) > 1 else ''} {listed}{more}"
+
+
+def _read_tables(path: Path, synonyms: Synonyms, collected: _Collected) -> list[Table]:
+    """The tables of one file; sheets that fail to load are recorded as errors, a file that fails raises."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in CSV_SUFFIXES:
+            return [read_csv_table(path, synonyms)]
+        if suffix in EXCEL_SUFFIXES:
+            workbook = read_workbook(path)
+            for sheet, message in workbook.sheet_errors:
+                collected.error(path.name, sheet, f"{_where(path.name, sheet)}: {message}")
+            return workbook.tables
+    except OSError as error:
+        raise InputFileError(path.name, f"cannot be opened: {error.strerror or error}") from None
+    raise InputFileError(
+        path.name, f"has an unsupported extension {suffix or '(none)'!r}: give .xlsx, .xlsm, .xls or .csv files"
+    )
+
+
+def _note_header(file: str, sheet: str | None, header: HeaderMatch, collected: _Collected) -> None:
+    """Say which login column won over others, and when no termination-date column was found."""
+    where = _where(file, sheet)
+    if LOGIN in header.passed_over:
+        others = ", ".join(map(repr, header.passed_over[LOGIN]))
+        collected.note(f"{where}: login read from {header.labels[LOGIN]!r}; also matched, not used: {others}")
+    if TERMINATION_DATE not in header.columns:
+        collected.note(f"{where}: no termination-date column found; dates left empty")
+
+
+def _take_table(file: str, table: Table, header: HeaderMatch, *, day_first: bool, collected: _Collected) -> None:
+    shaped = shape_rows(table.grid, header, day_first=day_first)
+    where = _where(file, table.sheet)
+    _note_header(file, table.sheet, header, collected)
+    if table.hidden:
+        collected.note(f"{where}: the sheet is hidden; read all the same")
+    for kind, numbers in shaped.passed_over.items():
+        collected.note(f"{where}: {len(numbers)} {NOTED_KINDS[kind]} passed over ({_row_list(numbers)})")
+    collected.rows.append(shaped.rows.with_columns(file=pl.lit(file), sheet=pl.lit(table.sheet, dtype=pl.String)))
+    header_row = int(table.grid[ROW_NUMBER][header.row_index])
+    collected.inputs.append((file, table.sheet, shaped.rows.height, header_row, header.describe()))
+
+
+def _headers_seen(table: Table) -> str:
+    """``sheet 'README': 'About this export'``: what a table without a login column showed at its top."""
+    cells = ", ".join(map(repr, headers_seen(table.top_rows()))) or "nothing"
+    return cells if table.sheet is None else f"sheet {table.sheet!r}: {cells}"
+
+
+def _ingest_file(path: Path, synonyms: Synonyms, *, day_first: bool, collected: _Collected) -> None:
+    tables = _read_tables(path, synonyms, collected)
+    headers = [(table, find_header(table.top_rows(), synonyms)) for table in tables]
+    if tables and not any(header for _, header in headers):
+        seen = "; ".join(_headers_seen(table) for table in tables)
+        raise InputFileError(
+            path.name,
+            f"has no login column on any sheet (looked for {LOGIN_EXAMPLES} in the first {HEADER_SEARCH_ROWS} rows); "
+            f"headers seen: {seen}",
+        )
+    for table, header in headers:
+        if header is None:
+            state = "is empty" if table.grid.width == 1 else "has no login column"
+            collected.note(f"{path.name}: sheet {table.sheet!r} {state}, passed over")
+        else:
+            _take_table(path.name, table, header, day_first=day_first, collected=collected)
+
+
+def ingest(paths: Sequence[Path], *, settings: Settings) -> IngestResult:
+    """Read the HR files in order; unreadable files go to ``errors`` and do not stop the others."""
+    synonyms = Synonyms.from_settings(settings)
+    collected = _Collected()
+    for path in paths:
+        try:
+            _ingest_file(path, synonyms, day_first=settings.day_first, collected=collected)
+        except InputFileError as error:
+            collected.error(path.name, None, str(error))
+    rows = pl.concat(collected.rows, how="diagonal") if collected.rows else pl.DataFrame()
+    rows = rows.with_row_index("input_index") if collected.rows else pl.DataFrame(schema=INPUT_SCHEMA)
+    return IngestResult(
+        rows=rows.select(pl.col(name).cast(dtype) for name, dtype in INPUT_SCHEMA.items()),
+        errors=pl.DataFrame(collected.errors, schema=FILE_ERROR_SCHEMA, orient="row"),
+        notes=collected.notes,
+        inputs=pl.DataFrame(collected.inputs, schema=INPUTS_SCHEMA, orient="row"),
+    )
+
+
+def _is_hr_file(path: Path) -> bool:
+    """A supported spreadsheet, and not an Excel lock file (``~$x.xlsx``) or a hidden file."""
+    return path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.startswith(("~$", "."))
+
+
+def _expand_one(pattern: str | Path) -> list[Path]:
+    path = Path(pattern)
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if _is_hr_file(p))
+    if path.is_file():
+        return [path]
+    text = str(pattern)
+    if any(ch in text for ch in "*?["):
+        return sorted(Path(match) for match in glob.glob(text, recursive=True) if _is_hr_file(Path(match)))
+    raise ConfigurationError(f"{text}: no such file or folder")
+
+
+def expand_inputs(patterns: Sequence[str | Path]) -> list[Path]:
+    """Files as given, folders as the supported files inside them (sorted), globs as their matches (sorted).
+
+    A file named outright is kept whatever its extension (ingest then says why it cannot read it); a path that does
+    not exist, or nothing found at all, is a :class:`ConfigurationError`. A file reached twice is kept once.
+    """
+    found: dict[Path, Path] = {}
+    for pattern in patterns:
+        for path in _expand_one(pattern):
+            found.setdefault(path.resolve(), path)
+    if not found:
+        given = ", ".join(str(p) for p in patterns) or "(nothing given)"
+        raise ConfigurationError(
+            f"no HR files found in {given}: give .xlsx, .xlsm, .xls or .csv files, folders holding them, "
+            "or glob patterns"
+        )
+    return list(found.values())

@@ -1,0 +1,115 @@
+"""Checks that need no Box call: login syntax, duplicates, the protected list, termination dates."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from box_offboarding.columns import INPUT_SCHEMA
+from box_offboarding.errors import ConfigurationError
+from box_offboarding.validate import check_rows, load_protected
+
+AS_OF = date(2026, 11, 29)
+
+
+def rows(*records: dict[str, object]) -> pl.DataFrame:
+    """Build an ingest frame; unspecified columns are null, positions follow the order given."""
+    filled = [
+        {"input_index": index, "file": "leavers.csv", "row": index + 2, **record} for index, record in enumerate(records)
+    ]
+    return pl.DataFrame(filled, schema=INPUT_SCHEMA)
+
+
+def outcome(frame: pl.DataFrame) -> list[tuple[str | None, str | None]]:
+    """(status, reason) per row, in input order."""
+    return list(zip(frame.get_column("status").to_list(), frame.get_column("reason").to_list(), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("  Ann.Lee@Example.COM ", "ann.lee@example.com"),
+        ("\u00a0bob@example.com\u200b", "bob@example.com"),
+        ("ZOË@example.com", "zoë@example.com"),
+    ],
+)
+def test_login_is_trimmed_and_lowercased(written: str, expected: str) -> None:
+    """Whitespace of every kind goes, case folds, the row stays undecided."""
+    checked = check_rows(rows({"login_as_written": written}), as_of=AS_OF)
+    assert checked.get_column("login").to_list() == [expected]
+    assert outcome(checked) == [(None, None)]
+
+
+@pytest.mark.parametrize(
+    ("written", "reason_part"),
+    [
+        (None, "no login"),
+        ("   ", "no login"),
+        ("not-an-email", "@-sign"),
+        ("a@@example.com", "invalid characters"),
+        ("=HYPERLINK(\"x\")@example.com", "not a valid email login"),
+    ],
+)
+def test_invalid_logins(written: str | None, reason_part: str) -> None:
+    """A missing or malformed login is invalid and the reason says which."""
+    (status, reason), = outcome(check_rows(rows({"login_as_written": written}), as_of=AS_OF))  # fmt: skip
+    assert status == "invalid"
+    assert reason is not None and reason_part in reason
+
+
+def test_duplicate_names_first_occurrence_in_input_order() -> None:
+    """The second and later copies (after normalising) are duplicates of the first, across files and sheets."""
+    frame = rows(
+        {"login_as_written": "ann@example.com", "file": "a.xlsx", "sheet": "Leavers", "row": 5},
+        {"login_as_written": "bob@example.com"},
+        {"login_as_written": " ANN@example.com", "file": "b.csv", "row": 9},
+    )
+    checked = check_rows(frame, as_of=AS_OF)
+    assert outcome(checked) == [(None, None), (None, None), ("duplicate", "duplicate of a.xlsx sheet Leavers row 5")]
+
+
+def test_deferred_when_date_after_as_of_and_due_on_the_day() -> None:
+    """A future termination date waits; the as-of day itself and missing dates are due."""
+    frame = rows(
+        {"login_as_written": "a@example.com", "termination_date": date(2026, 11, 30)},
+        {"login_as_written": "b@example.com", "termination_date": AS_OF},
+        {"login_as_written": "c@example.com"},
+    )
+    checked = check_rows(frame, as_of=AS_OF)
+    assert outcome(checked) == [
+        ("deferred", "termination date 2026-11-30 is after 2026-11-29"),
+        (None, None),
+        (None, None),
+    ]
+
+
+def test_unreadable_date_is_invalid() -> None:
+    """A date HR wrote but nobody can read is never guessed."""
+    frame = rows({"login_as_written": "a@example.com", "termination_date_as_written": "31.31.2026"})
+    assert outcome(check_rows(frame, as_of=AS_OF)) == [("invalid", "termination date not understood: 31.31.2026")]
+
+
+def test_protected_list_beats_deferred_but_not_invalid_or_duplicate() -> None:
+    """Precedence: invalid, duplicate, protected, deferred."""
+    frame = rows(
+        {"login_as_written": "ceo@example.com", "termination_date": date(2027, 1, 1)},
+        {"login_as_written": "CEO@example.com"},
+    )
+    checked = check_rows(frame, as_of=AS_OF, protected=frozenset({"ceo@example.com"}))
+    assert [status for status, _ in outcome(checked)] == ["protected", "duplicate"]
+
+
+def test_load_protected_ignores_comments_and_case(tmp_path: Path) -> None:
+    """One login a line, BOM, comments and blank lines tolerated, logins lower-cased."""
+    path = tmp_path / "protected.txt"
+    path.write_text("\ufeffCEO@Example.com  # the boss\n\n# all of IT\nit@example.com\n", encoding="utf-8")
+    assert load_protected(path) == frozenset({"ceo@example.com", "it@example.com"})
+
+
+def test_load_protected_missing_file_is_a_configuration_error(tmp_path: Path) -> None:
+    """A protected list that cannot be read stops the run before anything is sent."""
+    with pytest.raises(ConfigurationError, match="protected list"):
+        load_protected(tmp_path / "absent.txt")
