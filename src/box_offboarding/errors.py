@@ -60,6 +60,24 @@ class BoxPermissionError(BoxAPIError):
     """403: the app or its service account lacks the admin permission the call needs."""
 
 
+class BoxConflictError(BoxAPIError):
+    """409: the item already exists (an upload to a taken name); ``conflict_file_id`` is the existing file's id."""
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        code: str | None,
+        message: str | None,
+        request_id: str | None,
+        method: str,
+        url: str,
+        conflict_file_id: str | None,
+    ) -> None:
+        super().__init__(status=status, code=code, message=message, request_id=request_id, method=method, url=url)
+        self.conflict_file_id = conflict_file_id
+
+
 class BoxRateLimitError(BoxAPIError):
     """429 persisted past the retry budget."""
 
@@ -70,3 +88,7 @@ class BoxUnavailableError(BoxError):
 
 class BlastRadiusError(OffboardingError):
     """The run would terminate more users than allowed; nothing was sent."""
+
+
+class DeliveryError(OffboardingError):
+    """The report could not be sent on through one channel (Box upload or email); the local report is intact."""

@@ -126,6 +126,19 @@ class Settings(BaseSettings):
     event_lag_seconds: float = Field(0.0, ge=0, description="Read events up to now minus this.")
     relogin_event_types: tuple[str, ...] = Field(("LOGIN",), description="Event types that mean 'signed in'.")
 
+    # delivery
+    box_folder_id: str | None = Field(None, description="Also upload the report to this Box folder.")
+    smtp_host: str | None = Field(None, description="Also email the report through this SMTP server.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_security: str = Field(
+        "starttls", pattern="^(starttls|ssl|none)$", description="starttls | ssl (implicit TLS) | none."
+    )
+    smtp_username: str | None = Field(None, description="SMTP login, if the server needs one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_timeout_seconds: float = Field(30.0, gt=0, description="SMTP connection timeout.")
+    mail_from: str | None = Field(None, description="Sender address of the report email.")
+    mail_to: tuple[str, ...] = Field((), description="Recipients of the report email.")
+
 
 def load_settings(**overrides: object) -> Settings:
     """Build the settings once from the environment, with explicit overrides (CLI flags, flow parameters)."""
