@@ -1,0 +1,358 @@
+"""The run's Excel report: a ``Summary`` sheet (with a chart of the status counts), a ``Users`` sheet (one row per
+input row, in :data:`~box_offboarding.columns.REPORT_COLUMNS` order) and an ``Errors`` sheet (files not read).
+
+The workbook is written with openpyxl in write-only mode, so rows stream to disk and a 200,000-row report stays
+within flat memory. Styles are built once per workbook and shared by the cells that need them.
+
+No cell ever becomes a formula: every text value is written as an inline string, and text that Excel or LibreOffice
+could take for a formula when a person edits or exports it (leading ``=``, ``+``, ``-``, ``@``, tab, CR) also gets
+the ``quotePrefix`` style, Excel's own "this is text" marker, so the value itself is unchanged.
+
+The file appears under its final name only when complete (temp file in the same directory, then ``os.replace``) and
+is owner-only by default: it holds personal data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from copy import copy
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from box_offboarding.columns import REPORT_COLUMNS
+from box_offboarding.statuses import Status
+
+SHEETS = ("Summary", "Users", "Errors")
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+
+#: Fill colour (RGB hex) of the ``status`` cell on the Users sheet: light tints, so black text stays readable.
+STATUS_FILLS: Mapping[Status, str] = {
+    Status.INVALID: "D5A6BD",  # mauve
+    Status.DUPLICATE: "D9D9D9",  # grey
+    Status.DEFERRED: "FFF2CC",  # pale yellow
+    Status.NOT_FOUND: "F9CB9C",  # orange
+    Status.PROTECTED: "B4A7D6",  # purple
+    Status.SKIPPED: "A2C4C9",  # teal grey
+    Status.PLANNED: "C9DAF8",  # light blue
+    Status.FAILED: "EA9999",  # red
+    Status.PENDING: "FFD966",  # amber
+    Status.CONFIRMED: "B6D7A8",  # green
+}
+
+#: Leading characters that make a spreadsheet (or a CSV export of it) read text as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+#: Characters XML 1.0 cannot carry at all; openpyxl refuses them, so they are replaced rather than crash the report.
+_XML_ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_XML_ILLEGAL_RE = re.compile(_XML_ILLEGAL)
+_REPLACEMENT = "\ufffd"
+
+_RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+_MIN_WIDTH, _MAX_WIDTH = 8, 60
+_FILTER_BUTTON_WIDTH = 3
+_CHART_ANCHOR = "E2"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What the Summary sheet says about the run besides the per-user rows. Datetimes are UTC."""
+
+    run_id: str
+    as_of: date
+    dry_run: bool
+    started_at: datetime
+    finished_at: datetime
+    inputs: pl.DataFrame  # file, sheet, rows (data rows per file/sheet)
+    api_calls: Mapping[str, int]  # per endpoint, e.g. {"GET /users": 3}
+    timings: Mapping[str, float]  # stage -> seconds
+    settings: Mapping[str, str]  # safe settings only: the caller never passes secrets
+    notes: Sequence[str] = ()
+    aborted: str | None = None  # why the run stopped before terminating, if it did
+
+
+def report_path(report_dir: Path, *, run_id: str, now: datetime) -> Path:
+    """``<report_dir>/offboarding-<UTC yyyymmddTHHMMSSZ>-<run id>.xlsx``; ``now`` must be timezone-aware."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware, so the report name states UTC truthfully")
+    if not _RUN_ID_RE.fullmatch(run_id):
+        raise ValueError(f"run id {run_id!r} is not usable in a file name (letters, digits, '.', '_', '-')")
+    return report_dir / f"offboarding-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{run_id}.xlsx"
+
+
+def status_counts(users: pl.DataFrame) -> dict[str, int]:
+    """Rows per status: every :class:`Status` in pipeline order (0 when none), then any other value seen."""
+    seen: dict[str | None, int] = dict(users.get_column("status").value_counts().iter_rows())
+    counts = {status.value: seen.pop(status.value, 0) for status in Status}
+    for other in sorted(seen, key=lambda value: (value is None, value or "")):
+        counts["(no status)" if other is None else other] = seen[other]
+    return counts
+
+
+def write_report(
+    path: Path, *, users: pl.DataFrame, errors: pl.DataFrame, summary: RunSummary, mode: int = 0o600
+) -> Path:
+    """Write the report to ``path`` atomically with permissions ``mode``; returns ``path``."""
+    missing = [name for name in REPORT_COLUMNS if name not in users.columns]
+    if missing:
+        raise ValueError(f"users frame lacks report columns: {', '.join(missing)}")
+    workbook = Workbook(write_only=True)
+    summary_sheet, users_sheet, errors_sheet = (workbook.create_sheet(title) for title in SHEETS)
+    styles = _Styles(summary_sheet)
+    _write_summary(summary_sheet, styles, users=users, errors=errors, summary=summary)
+    _write_users(users_sheet, styles, users.select(REPORT_COLUMNS))
+    _write_errors(errors_sheet, styles, errors)
+    _save_atomically(workbook, path, mode=mode)
+    return path
+
+
+class _Styles:
+    """The few cell styles the report uses, built once per workbook and copied onto cells.
+
+    Assigning a style attribute on a cell makes openpyxl look the style up in the workbook's style tables; doing that
+    for every cell of a 200,000-row sheet is the slow part of writing it. Copying a prebuilt style array (what
+    openpyxl does itself when it copies cell styles) is cheap.
+
+    Cells are made on ``sheet`` whichever sheet they are appended to: openpyxl only goes through a cell's sheet to
+    reach the workbook's style tables, which all sheets share.
+    """
+
+    def __init__(self, sheet: Any) -> None:
+        self._sheet = sheet
+        self.header = self._build(font=Font(bold=True))
+        self.date = self._build(number_format=DATE_FORMAT)
+        self.datetime = self._build(number_format=DATETIME_FORMAT)
+        self.literal_text = self._build(quotePrefix=True)
+        self.status = {
+            status.value: self._build(fill=PatternFill(fill_type="solid", fgColor=rgb))
+            for status, rgb in STATUS_FILLS.items()
+        }
+
+    def _build(self, **attributes: Any) -> Any:
+        cell = WriteOnlyCell(self._sheet)
+        for name, value in attributes.items():
+            setattr(cell, name, value)
+        return cell._style
+
+    def cell(self, value: Any, style: Any) -> Any:
+        cell = WriteOnlyCell(self._sheet)
+        cell._style = copy(style)
+        cell.value = value
+        return cell
+
+    def text(self, value: str) -> Any:
+        """A string cell that stays a string whatever its first character."""
+        if not (value.startswith(FORMULA_TRIGGERS) or value in ERROR_CODES):
+            return value  # openpyxl types any other str as an inline string
+        cell = self.cell(value, self.literal_text)
+        cell.data_type = "s"
+        return cell
+
+    def any(self, value: object) -> Any:
+        """A cell for a value of any supported type (Summary and Errors sheets)."""
+        if isinstance(value, str):
+            return self.text(_xml_safe(value))
+        if isinstance(value, datetime):
+            return self.cell(_excel_datetime(value), self.datetime)
+        if isinstance(value, date):
+            return self.cell(value, self.date)
+        return value
+
+    def bold(self, value: str) -> Any:
+        return self.cell(_xml_safe(value), self.header)
+
+
+def _xml_safe(text: str) -> str:
+    return _XML_ILLEGAL_RE.sub(_REPLACEMENT, text)
+
+
+def _excel_datetime(value: datetime) -> datetime:
+    """Excel has no time zones: UTC wall-clock time, naive (a naive input is taken as UTC already)."""
+    return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+
+
+# --- Users ---------------------------------------------------------------------------------------------------------
+
+
+def _write_users(sheet: Any, styles: _Styles, users: pl.DataFrame) -> None:
+    frame = _excel_ready(users)
+    for index, width in enumerate(_column_widths(frame), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(frame.width)}{frame.height + 1}"
+    sheet.append([styles.bold(name) for name in frame.columns])
+    converters = [_converter(styles, name, dtype) for name, dtype in frame.schema.items()]
+    for row in frame.iter_rows():
+        sheet.append([convert(value) for convert, value in zip(converters, row, strict=True)])
+
+
+def _excel_ready(users: pl.DataFrame) -> pl.DataFrame:
+    """Datetimes as naive UTC, text without characters XML cannot hold: done by polars, not per cell in Python."""
+    return users.with_columns(
+        *(
+            pl.col(name).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+            for name, dtype in users.schema.items()
+            if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
+        ),
+        pl.col(pl.String).str.replace_all(_XML_ILLEGAL, _REPLACEMENT),
+    )
+
+
+def _converter(styles: _Styles, name: str, dtype: pl.DataType) -> Callable[[Any], Any]:
+    """How one column's values become cells (``None`` stays an empty cell)."""
+    if name == "status":
+        return lambda value: None if value is None else _status_cell(styles, value)
+    if isinstance(dtype, pl.Datetime):
+        return lambda value: None if value is None else styles.cell(value, styles.datetime)
+    if isinstance(dtype, pl.Date):
+        return lambda value: None if value is None else styles.cell(value, styles.date)
+    if dtype == pl.String:
+        return lambda value: None if value is None else styles.text(value)
+    return lambda value: value
+
+
+def _status_cell(styles: _Styles, status: str) -> Any:
+    style = styles.status.get(status)
+    return styles.text(status) if style is None else styles.cell(status, style)
+
+
+def _column_widths(frame: pl.DataFrame) -> list[float]:
+    """Widths from the header and the longest value (measured by polars), within sensible bounds."""
+    longest = frame.select(pl.all().cast(pl.String).str.len_chars().max()).row(0)
+    widths = []
+    for name, dtype, length in zip(frame.columns, frame.dtypes, longest, strict=True):
+        if isinstance(dtype, pl.Datetime):
+            length = len("yyyy-mm-dd hh:mm:ss")
+        elif isinstance(dtype, pl.Date):
+            length = len(DATE_FORMAT)
+        content = max(length or 0, len(name) + _FILTER_BUTTON_WIDTH)
+        widths.append(float(min(max(content + 2, _MIN_WIDTH), _MAX_WIDTH)))
+    return widths
+
+
+# --- Summary -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Bold:
+    text: str
+
+
+def _write_summary(
+    sheet: Any, styles: _Styles, *, users: pl.DataFrame, errors: pl.DataFrame, summary: RunSummary
+) -> None:
+    sheet.column_dimensions["A"].width = 34
+    sheet.column_dimensions["B"].width = 28
+    sheet.column_dimensions["C"].width = 12
+    counts = status_counts(users)
+    rows = [*_run_rows(summary), [], *_input_rows(summary.inputs), []]
+    counts_first_row = len(rows) + 3  # after the section title and the table header
+    rows += [*_table("Status counts", ("status", "count"), counts.items()), []]
+    rows += [*_total_rows(users, errors), []]
+    rows += [*_table("API calls", ("endpoint", "calls"), summary.api_calls.items()), []]
+    rows += [*_table("Timings", ("stage", "seconds"), ((k, round(v, 3)) for k, v in summary.timings.items())), []]
+    rows += [*_table("Settings", ("setting", "value"), summary.settings.items()), []]
+    rows += _table("Notes", ("note",), ([note] for note in summary.notes))
+    for row in rows:
+        sheet.append([styles.bold(value.text) if isinstance(value, _Bold) else styles.any(value) for value in row])
+    sheet.add_chart(_status_chart(sheet, first_row=counts_first_row, last_row=counts_first_row + len(counts) - 1))
+
+
+def _run_rows(summary: RunSummary) -> list[list[object]]:
+    return [
+        [_Bold("Box offboarding report")],
+        ["Run id", summary.run_id],
+        ["As-of date", summary.as_of],
+        ["Mode", "dry run (nothing terminated)" if summary.dry_run else "live"],
+        ["Started (UTC)", summary.started_at],
+        ["Finished (UTC)", summary.finished_at],
+        ["Duration (seconds)", round((summary.finished_at - summary.started_at).total_seconds(), 3)],
+        ["Aborted", summary.aborted or "no"],
+        ["Times", "All times in this workbook are UTC."],
+    ]
+
+
+def _input_rows(inputs: pl.DataFrame) -> list[list[object]]:
+    return _table("Inputs", ("file", "sheet", "rows"), inputs.select("file", "sheet", "rows").iter_rows())
+
+
+def _total_rows(users: pl.DataFrame, errors: pl.DataFrame) -> list[list[object]]:
+    return [
+        [_Bold("Totals")],
+        ["Rows", users.height],
+        ["Re-logins after termination", users.get_column("relogin_after_termination").is_not_null().sum()],
+        ["Failures", users.get_column("status").eq(Status.FAILED.value).sum()],
+        ["Files not read", errors.height],
+    ]
+
+
+def _table(title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[list[object]]:
+    """A section: bold title, bold header, then the rows (or a "none" line)."""
+    body = [list(row) for row in rows]
+    return [[_Bold(title)], [_Bold(name) for name in header], *(body or [["none"]])]
+
+
+def _status_chart(sheet: Any, *, first_row: int, last_row: int) -> BarChart:
+    """A column chart of the status-count cells, statuses left to right in pipeline order."""
+    chart = BarChart()
+    chart.type = "col"
+    chart.title = "Rows per status"
+    chart.legend = None
+    chart.y_axis.title = "rows"
+    # openpyxl 3.1 leaves out <c:delete>, and recent Excel then hides both axes: say they are shown.
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.add_data(Reference(sheet, min_col=2, min_row=first_row, max_row=last_row))
+    chart.set_categories(Reference(sheet, min_col=1, min_row=first_row, max_row=last_row))
+    chart.height, chart.width = 9, 16
+    chart.anchor = _CHART_ANCHOR
+    return chart
+
+
+# --- Errors --------------------------------------------------------------------------------------------------------
+
+
+def _write_errors(sheet: Any, styles: _Styles, errors: pl.DataFrame) -> None:
+    for letter, width in zip("ABC", (40, 24, 100), strict=True):
+        sheet.column_dimensions[letter].width = width
+    header = ("file", "sheet", "error")
+    sheet.append([styles.bold(name) for name in header])
+    for row in errors.select(header).iter_rows():
+        sheet.append([styles.any(value) for value in row])
+    if errors.is_empty():
+        sheet.append(["none"])
+
+
+# --- Saving --------------------------------------------------------------------------------------------------------
+
+
+def _save_atomically(workbook: Any, path: Path, *, mode: int) -> None:
+    """Write next to ``path``, flush to disk, then rename: the final name only ever holds a complete report."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w+b") as handle:
+            workbook.save(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp_name, mode)
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
