@@ -486,3 +486,29 @@ def test_200k_rows_and_confirmations(ledger: Ledger) -> None:
     )
     assert ledger.record_confirmations(confirmations) == 200_000
     assert ledger.confirmed(user_ids=user_ids).height == 200_000
+
+
+@pytest.mark.parametrize(("tolerance_minutes", "expected"), [(0, 0), (0.5, 1)])
+def test_confirmation_tolerance_covers_second_resolution_events(
+    ledger: Ledger, tolerance_minutes: float, expected: int
+) -> None:
+    """Box stamps events to the second: an event a little before the request confirms it only within tolerance."""
+    start(ledger)
+    request(ledger, "req-1", ["u1"], minutes=1)
+    confirmed = ledger.record_confirmations(events(("u1", "ev-1", 0.9)), tolerance=timedelta(minutes=tolerance_minutes))
+    assert confirmed == expected
+
+
+def test_intent_is_in_flight_until_its_answer_settles_it(ledger: Ledger) -> None:
+    """An intent lists its users as in flight; the answer that settles it replaces it in the same transaction."""
+    start(ledger)
+    ledger.record_intent(run_id="run-1", intent_id="intent-1", user_ids=["u1", "u2"], logins=[], sent_at=at(1))
+    assert ledger.in_flight().get_column("user_id").to_list() == ["u1", "u2"]
+    assert ledger.accepted().is_empty()
+    ledger.record_request(
+        run_id="run-1", request_id="box-req-9", user_ids=["u1", "u2"], logins=[], http_status=202, attempts=1,
+        sent_at=at(1), finished_at=at(1.1), message=None, settles="intent-1",
+    )  # fmt: skip
+    assert ledger.in_flight().is_empty()
+    assert ledger.requests().get_column("request_id").to_list() == ["box-req-9"]
+    assert ledger.accepted().get_column("request_id").to_list() == ["box-req-9", "box-req-9"]

@@ -18,7 +18,8 @@ AS_OF = date(2026, 11, 29)
 def rows(*records: dict[str, object]) -> pl.DataFrame:
     """Build an ingest frame; unspecified columns are null, positions follow the order given."""
     filled = [
-        {"input_index": index, "file": "leavers.csv", "row": index + 2, **record} for index, record in enumerate(records)
+        {"input_index": index, "file": "leavers.csv", "row": index + 2, **record}
+        for index, record in enumerate(records)
     ]
     return pl.DataFrame(filled, schema=INPUT_SCHEMA)
 
@@ -50,14 +51,15 @@ def test_login_is_trimmed_and_lowercased(written: str, expected: str) -> None:
         ("   ", "no login"),
         ("not-an-email", "@-sign"),
         ("a@@example.com", "invalid characters"),
-        ("=HYPERLINK(\"x\")@example.com", "not a valid email login"),
+        ('=HYPERLINK("x")@example.com', "not a valid email login"),
     ],
 )
 def test_invalid_logins(written: str | None, reason_part: str) -> None:
     """A missing or malformed login is invalid and the reason says which."""
     (status, reason), = outcome(check_rows(rows({"login_as_written": written}), as_of=AS_OF))  # fmt: skip
     assert status == "invalid"
-    assert reason is not None and reason_part in reason
+    assert reason is not None
+    assert reason_part in reason
 
 
 def test_duplicate_names_first_occurrence_in_input_order() -> None:

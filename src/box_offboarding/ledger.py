@@ -23,7 +23,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +39,9 @@ _POLARS_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.6fZ"  # the same format in polars
 _DATE_FORMAT = "%Y-%m-%d"
 
 ROW_SCHEMA: dict[str, pl.DataType] = {**INPUT_SCHEMA, **RESULT_SCHEMA}
+
+#: Message of a request recorded before sending (see :meth:`Ledger.record_intent`).
+IN_FLIGHT_MESSAGE = "sent; no answer recorded (in flight)"
 
 REQUEST_SCHEMA: dict[str, pl.DataType] = {
     "request_id": pl.String(),
@@ -326,8 +329,11 @@ class Ledger:
         sent_at: datetime,
         finished_at: datetime,
         message: str | None,
+        settles: str | None = None,
     ) -> None:
         """Durably record one terminate-sessions call and the users it carried (committed before returning).
+
+        ``settles`` names the intent (see :meth:`record_intent`) this answer replaces, in the same transaction.
 
         ``logins`` is parallel to ``user_ids`` (or empty). ``http_status`` None means no answer was ever received.
         A 2xx answer makes each user's link *accepted*, with ``requested_at = sent_at``: ``sent_at`` is the first
@@ -340,6 +346,9 @@ class Ledger:
         accepted = int(http_status is not None and 200 <= http_status < 300)
         user_logins: Sequence[str | None] = logins or [None] * len(user_ids)
         with self._transaction() as connection:
+            if settles is not None and settles != request_id:
+                connection.execute("DELETE FROM request_users WHERE request_id = ?", (settles,))
+                connection.execute("DELETE FROM requests WHERE request_id = ?", (settles,))
             connection.execute(
                 "INSERT INTO requests (request_id, run_id, http_status, attempts, sent_at, finished_at, message)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO UPDATE SET run_id = excluded.run_id,"
@@ -356,6 +365,29 @@ class Ledger:
                     for user_id, login in zip(user_ids, user_logins, strict=True)
                 ),
             )
+
+    def record_intent(
+        self, *, run_id: str, intent_id: str, user_ids: Sequence[str], logins: Sequence[str], sent_at: datetime
+    ) -> None:
+        """Durably note that a request is about to be sent (``attempts`` 0, no answer).
+
+        If the process dies before the answer is recorded, :meth:`in_flight` lists these users, so a resumed run
+        can look for Box's admin events before deciding to send them again.
+        """
+        self.record_request(
+            run_id=run_id, request_id=intent_id, user_ids=user_ids, logins=logins, http_status=None, attempts=0,
+            sent_at=sent_at, finished_at=sent_at, message=IN_FLIGHT_MESSAGE,
+        )  # fmt: skip
+
+    def in_flight(self, run_id: str | None = None) -> pl.DataFrame:
+        """Users of requests sent but never answered (the process died in between): ``ACCEPTED_SCHEMA`` columns."""
+        return self._frame(
+            "SELECT u.user_id, u.login, u.request_id, u.run_id, u.requested_at FROM request_users AS u"
+            " JOIN requests AS r ON r.request_id = u.request_id"
+            " WHERE r.attempts = 0 AND (?1 IS NULL OR r.run_id = ?1) ORDER BY u.requested_at, u.user_id",
+            (run_id,),
+            ACCEPTED_SCHEMA,
+        )
 
     def requests(self, run_id: str | None = None) -> pl.DataFrame:
         """Requests (of one run, or all), in sending order, with how many users each carried."""
@@ -385,25 +417,33 @@ class Ledger:
 
     # confirmations
 
-    def record_confirmations(self, confirmations: pl.DataFrame) -> int:
+    def record_confirmations(self, confirmations: pl.DataFrame, *, tolerance: timedelta = timedelta(0)) -> int:
         """Record admin events that prove terminations; return how many pending links they confirmed.
 
         Columns ``user_id``, ``event_id``, ``confirmed_at``. An event confirms every pending link of its user
-        requested at or before the event; the earliest event wins. An event already in the ledger is ignored, so
-        recording the same events twice changes nothing.
+        requested at or before the event plus ``tolerance`` (Box stamps events to the second, and its clock is not
+        ours); the earliest event wins. An event already in the ledger is ignored, so recording the same events
+        twice changes nothing.
         """
         events = (
             _events_to_sql(confirmations, CONFIRMATION_INPUT_SCHEMA)
             .unique(subset="event_id", keep="first", maintain_order=True)
             .sort("confirmed_at", "event_id")  # fixed-width UTC text sorts chronologically
         )
+        latest_request = confirmations.select(
+            "event_id",
+            (pl.col("confirmed_at").dt.convert_time_zone("UTC") + tolerance)
+            .dt.strftime(_POLARS_TIMESTAMP_FORMAT)
+            .alias("latest_request"),
+        )
+        links = events.join(latest_request.unique("event_id"), on="event_id", how="left", maintain_order="left")
         with self._transaction() as connection:
             # Links first, while "the event is new" can still be read from the table; then the events themselves.
             confirmed = connection.executemany(
                 "UPDATE request_users SET event_id = ?1, confirmed_at = ?3"
-                " WHERE user_id = ?2 AND accepted = 1 AND event_id IS NULL AND requested_at <= ?3"
+                " WHERE user_id = ?2 AND accepted = 1 AND event_id IS NULL AND requested_at <= ?4"
                 " AND NOT EXISTS (SELECT 1 FROM confirmations WHERE event_id = ?1)",
-                events.select("event_id", "user_id", "confirmed_at").iter_rows(),
+                links.select("event_id", "user_id", "confirmed_at", "latest_request").iter_rows(),
             ).rowcount
             connection.executemany(
                 "INSERT INTO confirmations (user_id, event_id, confirmed_at) VALUES (?, ?, ?)"

@@ -49,7 +49,9 @@ def load_protected(path: Path | None) -> frozenset[str]:
 
 def _first_occurrence_label() -> pl.Expr:
     sheet = pl.when(pl.col("sheet").is_null()).then(pl.lit("")).otherwise(pl.lit(" sheet ") + pl.col("sheet"))
-    return pl.concat_str([pl.lit("duplicate of "), pl.col("file"), sheet, pl.lit(" row "), pl.col("row").cast(pl.String)])
+    return pl.concat_str(
+        [pl.lit("duplicate of "), pl.col("file"), sheet, pl.lit(" row "), pl.col("row").cast(pl.String)]
+    )
 
 
 def check_rows(rows: pl.DataFrame, *, as_of: date, protected: frozenset[str] = frozenset()) -> pl.DataFrame:

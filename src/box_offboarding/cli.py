@@ -1,0 +1,216 @@
+"""The ``offboard`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from box_offboarding.errors import ConfigurationError, OffboardingError
+from box_offboarding.settings import Settings, load_settings
+from box_offboarding.statuses import Status
+
+app = typer.Typer(
+    name="offboard",
+    help="Cut off Box access for people who have left: HR spreadsheets in, sessions terminated and proven, "
+    "an Excel report out.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+EXIT_USAGE = 2
+
+
+def _settings_or_exit(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**{key: value for key, value in overrides.items() if value is not None})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors(include_input=False)
+        )
+        console.print(f"[red]configuration error:[/red] {problems}")
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _print_summary(counts: dict[str, int], *, report: Path, run_id: str, aborted: str | None, notes: list[str]) -> None:
+    table = Table(title=f"run {run_id}")
+    table.add_column("status")
+    table.add_column("rows", justify="right")
+    for status in Status:
+        table.add_row(status.value, str(counts.get(status.value, 0)))
+    Console().print(table)
+    for note in notes:
+        typer.echo(f"note: {note}")
+    if aborted:
+        typer.echo(f"stopped: {aborted}")
+    typer.echo(f"report: {report}")  # plain, unwrapped: scripts read this line
+
+
+class _RichProgress:
+    """Adapts the pipeline's ``progress(stage, done, total)`` calls to a rich progress bar."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(stage, total=total)
+        self.progress.update(self.tasks[stage], completed=done, total=total)
+
+
+def _run(files: list[Path], *, as_of: date | None, settings: Settings) -> int:
+    from box_offboarding.ingest import expand_inputs
+    from box_offboarding.pipeline import run_offboarding
+
+    paths = expand_inputs(files or [settings.inbox_dir])
+    as_of = as_of or today(settings.timezone)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        outcome = asyncio.run(run_offboarding(paths, settings=settings, as_of=as_of, progress=_RichProgress(bar)))
+    _print_summary(outcome.counts, report=outcome.report, run_id=outcome.run_id, aborted=outcome.aborted,
+                   notes=outcome.notes)  # fmt: skip
+    return outcome.exit_code
+
+
+def today(timezone: str) -> date:
+    """Today's date in ``timezone`` (the as-of date of a nightly run)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return datetime.now(ZoneInfo(timezone)).date()
+    except ZoneInfoNotFoundError as error:
+        raise ConfigurationError(f"unknown timezone {timezone!r} (OFFBOARD_TIMEZONE)") from error
+
+
+FilesArg = Annotated[
+    list[Path] | None,
+    typer.Argument(help="HR files, folders or globs (.xlsx .xlsm .xls .csv). Default: the inbox folder."),
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Run as of this date (YYYY-MM-DD); later termination dates wait.")
+]
+ProtectedOpt = Annotated[Path | None, typer.Option("--protected", help="File of logins never to terminate.")]
+ReportDirOpt = Annotated[Path | None, typer.Option("--report-dir", help="Where the Excel report goes.")]
+BatchOpt = Annotated[int | None, typer.Option("--batch-size", help="Users per terminate_sessions call (default 100).")]
+MaxUsersOpt = Annotated[int | None, typer.Option("--max-users", help="Stop before terminating more (default 500).")]
+LargeOpt = Annotated[bool, typer.Option("--allow-large-run", help="Lift the blast-radius guard for this run.")]
+TimeoutOpt = Annotated[
+    float | None, typer.Option("--confirm-timeout", help="Seconds to wait for admin events (0: don't wait).")
+]
+LedgerOpt = Annotated[Path | None, typer.Option("--ledger", help="SQLite ledger file (default data/ledger.sqlite).")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Terminate again users confirmed in an earlier run.")]
+
+
+def _parse_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        console.print(f"[red]usage error:[/red] --as-of must be YYYY-MM-DD, got {text!r}")
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _offboard(files: list[Path] | None, *, as_of: str | None, dry_run: bool, **overrides: Any) -> None:
+    settings = _settings_or_exit(dry_run=dry_run, **overrides)
+    try:
+        code = _run(list(files or []), as_of=_parse_date(as_of), settings=settings)
+    except ConfigurationError as error:
+        console.print(f"[red]configuration error:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except OffboardingError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    files: FilesArg = None,
+    as_of: AsOfOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Do everything except the termination calls.")] = False,
+    protected: ProtectedOpt = None,
+    report_dir: ReportDirOpt = None,
+    batch_size: BatchOpt = None,
+    max_users: MaxUsersOpt = None,
+    allow_large_run: LargeOpt = False,
+    confirm_timeout: TimeoutOpt = None,
+    ledger: LedgerOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Offboard the leavers in FILES against the configured Box (BOX_BASE_URL, BOX_CLIENT_ID, ...).
+
+    Exit 0: every file read and no row failed. 1: some rows failed, a file could not be read, or the run was
+    stopped (the report is written either way). 2: usage or configuration error (nothing sent).
+    """
+    _offboard(files, as_of=as_of, dry_run=dry_run, protected_path=protected, report_dir=report_dir,
+              batch_size=batch_size, max_users=max_users, allow_large_run=allow_large_run or None,
+              confirm_timeout_seconds=confirm_timeout, ledger_path=ledger, force=force or None)  # fmt: skip
+
+
+@app.command()
+def plan(
+    files: FilesArg = None,
+    as_of: AsOfOpt = None,
+    protected: ProtectedOpt = None,
+    report_dir: ReportDirOpt = None,
+    max_users: MaxUsersOpt = None,
+    allow_large_run: LargeOpt = False,
+    ledger: LedgerOpt = None,
+) -> None:
+    """Dry run: read, validate and resolve FILES and report what would be terminated; nothing is terminated."""
+    _offboard(files, as_of=as_of, dry_run=True, protected_path=protected, report_dir=report_dir,
+              max_users=max_users, allow_large_run=allow_large_run or None, ledger_path=ledger)  # fmt: skip
+
+
+@app.command()
+def simulate(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8765,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    directory: Annotated[
+        Path | None, typer.Option(help="CSV of users (id,login,name,status,role); default: generated.")
+    ] = None,
+    users: Annotated[int, typer.Option(help="Generated directory size.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Seed of the generated directory.")] = 7,
+    rate_limit: Annotated[int, typer.Option(help="Requests per window per caller before 429.")] = 1000,
+    rate_window: Annotated[float, typer.Option(help="Rate-limit window in seconds.")] = 60.0,
+    latency_ms: Annotated[float, typer.Option(help="Added latency per request (ms).")] = 0.0,
+    jitter_ms: Annotated[float, typer.Option(help="Random extra latency up to this (ms).")] = 0.0,
+    event_delay: Annotated[float, typer.Option(help="Seconds before a termination's admin events appear.")] = 2.0,
+    fault_rate: Annotated[float, typer.Option(help="Share of requests answered 500/503.")] = 0.0,
+    drop_rate: Annotated[float, typer.Option(help="Share of requests whose connection is dropped.")] = 0.0,
+    relogin_share: Annotated[float, typer.Option(help="Share of terminated users who sign in again.")] = 0.0,
+    token_lifetime: Annotated[float, typer.Option(help="Access token lifetime in seconds.")] = 3600.0,
+    client_id: Annotated[str, typer.Option(help="Client id it accepts.")] = "sim-client-id",
+    client_secret: Annotated[str, typer.Option(help="Client secret it accepts.")] = "sim-client-secret",  # noqa: S107 - the simulator's own
+    enterprise_id: Annotated[str, typer.Option(help="Enterprise id it accepts.")] = "900001",
+) -> None:
+    """Run the Box API simulator: Box's endpoints for this product, on loopback, until Ctrl-C."""
+    from box_offboarding.simulator import SimulatorConfig, serve_forever
+
+    config = SimulatorConfig(
+        client_id=client_id, client_secret=client_secret, enterprise_id=enterprise_id, users=users, seed=seed,
+        directory_path=directory, rate_limit=rate_limit, rate_window_seconds=rate_window, latency_ms=latency_ms,
+        latency_jitter_ms=jitter_ms, event_delay_seconds=event_delay, fault_rate=fault_rate, drop_rate=drop_rate,
+        relogin_share=relogin_share, token_lifetime_seconds=token_lifetime,
+    )  # fmt: skip
+    try:
+        serve_forever(config, host=host, port=port)
+    except OffboardingError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

@@ -1,0 +1,115 @@
+"""Batching, bisection of refused batches, the 403 stop and durable outcomes, against the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import polars as pl
+import pytest
+
+from box_offboarding.box.client import BoxClient
+from box_offboarding.settings import BoxSettings
+from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
+from box_offboarding.terminate import BatchOutcome, make_batches, terminate_users
+
+
+def box_settings(sim: RunningSimulator) -> BoxSettings:
+    """Client settings for the simulator, retries without waiting."""
+    return BoxSettings(
+        base_url=sim.base_url,
+        upload_url=sim.upload_url,
+        client_id=sim.config.client_id,
+        client_secret=sim.config.client_secret,  # type: ignore[arg-type]
+        enterprise_id=sim.config.enterprise_id,
+        backoff_initial_seconds=0,
+        backoff_max_seconds=0,
+    )
+
+
+@pytest.fixture
+def simulator() -> Iterator[RunningSimulator]:
+    """200 generated users; batches naming an unknown user are refused with 404."""
+    with run_simulator(SimulatorConfig(users=200, event_delay_seconds=0, reject_unknown_users=True)) as running:
+        yield running
+
+
+@pytest.fixture
+async def client(simulator: RunningSimulator) -> AsyncIterator[BoxClient]:
+    """A Box client talking to the simulator."""
+    async with BoxClient(box_settings(simulator)) as box:
+        yield box
+
+
+def targets(ids: list[str]) -> pl.DataFrame:
+    """Users to terminate, with made-up logins."""
+    return pl.DataFrame({"box_user_id": ids, "login": [f"u{user_id}@example.com" for user_id in ids]})
+
+
+def real_ids(sim: RunningSimulator, count: int) -> list[str]:
+    """Ids of active, non-admin users of the simulated directory."""
+    people = [user for user in sim.simulator.users if user.role == "user" and user.status == "active"]
+    return [user.id for user in people[:count]]
+
+
+@pytest.mark.parametrize(("count", "size", "expected"), [(0, 3, []), (5, 2, [2, 2, 1]), (6, 3, [3, 3]), (2, 100, [2])])
+def test_make_batches_sizes(count: int, size: int, expected: list[int]) -> None:
+    """Batches hold at most batch_size users and keep every user once."""
+    batches = make_batches(targets([str(n) for n in range(count)]), batch_size=size)
+    assert [len(batch) for batch in batches] == expected
+    assert [user for batch in batches for user, _ in batch] == [str(n) for n in range(count)]
+
+
+async def test_all_accepted_become_pending_and_every_call_is_recorded(
+    simulator: RunningSimulator, client: BoxClient
+) -> None:
+    """25 users in batches of 10: three accepted requests, each recorded as an intent and then an answer."""
+    recorded: list[BatchOutcome] = []
+    ids = real_ids(simulator, 25)
+    run = await terminate_users(client, targets(ids), batch_size=10, concurrency=3, record=recorded.append)
+    assert sorted(run.outcomes.get_column("box_user_id").to_list()) == sorted(ids)
+    assert set(run.outcomes.get_column("status").to_list()) == {"pending"}
+    intents = [outcome for outcome in recorded if outcome.in_flight]
+    answers = [outcome for outcome in recorded if not outcome.in_flight]
+    assert len(intents) == len(answers) == 3
+    assert {answer.settles for answer in answers} == {intent.request_id for intent in intents}
+    assert all(answer.http_status == 202 for answer in answers)
+    assert simulator.simulator.stats()["batches_accepted"] == 3
+
+
+async def test_refused_batch_is_bisected_down_to_the_bad_users(simulator: RunningSimulator, client: BoxClient) -> None:
+    """Two unknown ids among 16: only they fail, with Box's message; everyone else is accepted exactly once."""
+    good = real_ids(simulator, 14)
+    bad = ["999999901", "999999902"]
+    ids = [*good[:5], bad[0], *good[5:11], bad[1], *good[11:]]
+    run = await terminate_users(client, targets(ids), batch_size=16, concurrency=2, record=lambda _: None)
+    statuses = dict(zip(run.outcomes.get_column("box_user_id"), run.outcomes.get_column("status"), strict=True))
+    assert {user for user, status in statuses.items() if status == "failed"} == set(bad)
+    assert {user for user, status in statuses.items() if status == "pending"} == set(good)
+    reasons = run.outcomes.filter(pl.col("status") == "failed").get_column("reason").to_list()
+    assert all("404" in reason for reason in reasons)
+    per_user = simulator.simulator.stats()["terminations_per_user"]
+    assert all(per_user[user] == 1 for user in good)
+
+
+async def test_permission_refused_sends_nothing_more() -> None:
+    """A 403 on the first batch stops the run: the other batches are never sent and are failed as unsent."""
+    config = SimulatorConfig(users=50, service_account_role="user")
+    with run_simulator(config) as sim:
+        async with BoxClient(box_settings(sim)) as box:
+            run = await terminate_users(box, targets(real_ids(sim, 30)), batch_size=5, concurrency=4,
+                                        record=lambda _: None)  # fmt: skip
+        posts = sim.simulator.stats()["endpoints"]["POST /2.0/users/terminate_sessions"]
+    assert posts == {"403": 1}
+    assert run.stopped_by is not None
+    assert run.stopped_by.status == 403
+    assert run.outcomes.height == 30
+    assert set(run.outcomes.get_column("status").to_list()) == {"failed"}
+    assert run.outcomes.filter(pl.col("reason").str.starts_with("not sent")).height == 25
+
+
+async def test_progress_counts_every_user(simulator: RunningSimulator, client: BoxClient) -> None:
+    """The progress callback adds up to the number of users."""
+    seen: list[int] = []
+    await terminate_users(client, targets(real_ids(simulator, 7)), batch_size=3, concurrency=2,
+                          record=lambda _: None, progress=seen.append)  # fmt: skip
+    assert sum(seen) == 7
