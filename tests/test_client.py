@@ -544,27 +544,26 @@ def test_missing_credentials_are_a_configuration_error() -> None:
         BoxClient(BoxSettings(_env_file=None, client_id="x"))
 
 
-@pytest.mark.slow
-async def test_prefect_global_limit_paces_requests(sim: RunningSimulator, sim_user_ids: list[str]) -> None:
+async def test_prefect_global_limit_paces_requests(
+    sim: RunningSimulator, sim_user_ids: list[str], prefect_harness: None
+) -> None:
     """With global_rate_limit_name set, requests take slots from Prefect's limit, ten at a time; a missing limit
     is a configuration error (strict), never a silent "no limit"."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-    from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=None):
-        async with get_client() as prefect:
-            await prefect.create_global_concurrency_limit(
-                GlobalConcurrencyLimitCreate(name="box-api", limit=10, slot_decay_per_second=100)
-            )
-        settings = settings_for(sim, global_rate_limit_name="box-api")
-        limiter = limiter_from_settings(settings)
-        assert isinstance(limiter, PrefectRateLimiter)
-        async with BoxClient(settings, limiter=limiter) as box:
-            users = [await box.get_user(user_id) for user_id in sim_user_ids[:25]]
-        assert len(users) == 25
-        assert limiter.spare == 5  # three acquisitions of ten slots served 25 requests
-        async with BoxClient(settings_for(sim, global_rate_limit_name="no-such-limit")) as box:
-            with pytest.raises(ConfigurationError, match="no-such-limit"):
-                await box.get_user(sim_user_ids[0])
-        assert box.calls == {"POST /oauth2/token": 1}
+    async with get_client() as prefect:
+        await prefect.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(name="box-api-client-test", limit=10, slot_decay_per_second=100)
+        )
+    settings = settings_for(sim, global_rate_limit_name="box-api-client-test")
+    limiter = limiter_from_settings(settings)
+    assert isinstance(limiter, PrefectRateLimiter)
+    async with BoxClient(settings, limiter=limiter) as box:
+        users = [await box.get_user(user_id) for user_id in sim_user_ids[:25]]
+    assert len(users) == 25
+    assert limiter.spare == 5  # three acquisitions of ten slots served 25 requests
+    async with BoxClient(settings_for(sim, global_rate_limit_name="no-such-limit")) as box:
+        with pytest.raises(ConfigurationError, match="no-such-limit"):
+            await box.get_user(sim_user_ids[0])
+    assert box.calls == {"POST /oauth2/token": 1}

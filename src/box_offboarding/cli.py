@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,6 +29,7 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 EXIT_USAGE = 2
+DEMO_NIGHT_SECONDS = 3.0  # simulated leavers sign in again one second after their termination event
 
 
 def _settings_or_exit(**overrides: Any) -> Settings:
@@ -210,6 +213,83 @@ def simulate(
     except OffboardingError as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(EXIT_USAGE) from None
+
+
+@app.command()
+def reconcile() -> None:
+    """Re-check users that earlier runs left pending (Box accepted, no admin event yet) and record what is found.
+
+    Exit 0 when nobody is left pending, 1 when some still are, 2 on a configuration error.
+    """
+    from box_offboarding.pipeline import recheck_pending
+
+    settings = _settings_or_exit()
+    try:
+        outcome = asyncio.run(recheck_pending(settings=settings))
+    except ConfigurationError as error:
+        console.print(f"[red]configuration error:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except OffboardingError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"pending before: {outcome.pending_before}; confirmed now: {outcome.confirmed.height}; "
+        f"still pending: {outcome.still_pending}; re-logins after termination: {outcome.relogins}"
+    )
+    raise typer.Exit(1 if outcome.still_pending else 0)
+
+
+@app.command()
+def demo(
+    second_night: Annotated[
+        bool, typer.Option("--second-night/--one-night", help="Also run the next night on the same files.")
+    ] = True,
+) -> None:
+    """The whole product with nothing configured: simulator, sample HR files, the real Prefect flow, a report.
+
+    Starts the Box simulator on a free loopback port (5,000 synthetic users), writes messy sample HR exports under
+    data/samples/ (or reuses today's), and runs the offboard flow on an ephemeral Prefect server. Night 2 reads the
+    same files again: nothing is sent twice, and people who signed back in are flagged.
+    """
+    from box_offboarding.demo import demo_environment, demo_plan, fresh_ledger, write_demo_samples
+    from box_offboarding.simulator import run_simulator
+
+    plan = demo_plan(Path.cwd())
+    as_of = today("UTC")
+    with console.status("writing sample HR files..."):
+        paths = write_demo_samples(plan, as_of=as_of)
+    fresh_ledger(plan.ledger_path)
+    console.print(f"sample HR files: {', '.join(str(path) for path in paths)}")
+    with run_simulator(plan.simulator) as sim:
+        console.print(f"Box simulator: {sim.base_url} ({len(sim.simulator.users)} users)")
+        os.environ.update(demo_environment(plan, base_url=sim.base_url, upload_url=sim.upload_url))
+        codes = [_demo_night("night 1", paths, as_of=as_of)]
+        if second_night:
+            with console.status("letting a 'night' pass in Box (a few seconds: some leavers sign back in)..."):
+                time.sleep(DEMO_NIGHT_SECONDS)
+            codes.append(_demo_night("night 2", paths, as_of=as_of))
+        console.print(f"Box received {sim.simulator.stats()['requests_total']} API requests in all")
+    raise typer.Exit(codes[0])
+
+
+def _demo_night(label: str, paths: list[Path], *, as_of: date) -> int:
+    """One run of the real offboard flow; prints its summary and returns its exit code."""
+    from box_offboarding.orchestration import offboard
+
+    async def night() -> Any:
+        return await offboard(inputs=[str(path) for path in paths], as_of=as_of, return_state=True)
+
+    with console.status(f"{label}: running the offboard flow (the first start of Prefect takes ~20 s)..."):
+        state = asyncio.run(night())
+    result = state.result(raise_on_failure=False)
+    if not isinstance(result, dict):
+        console.print(f"[red]{label}: the flow ended {state.name}: {state.message}[/red]")
+        return 1
+    counts = {status.value: int(result.get(status.value, 0)) for status in Status}
+    Console().print(f"\n[bold]{label}[/bold]: the offboard flow run ended {state.name}")
+    notes = [f"re-logins after termination: {result.get('relogins', 0)}"]
+    _print_summary(counts, report=Path(str(result["report"])), run_id=str(result["run_id"]), aborted=None, notes=notes)
+    return 0 if state.is_completed() else 1
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import polars as pl
 
 from box_offboarding.box.client import BoxClient
 from box_offboarding.columns import INPUT_SCHEMA, REPORT_COLUMNS, RESULT_SCHEMA
+from box_offboarding.delivery import DeliveryResult, deliver_report
 from box_offboarding.errors import BlastRadiusError
 from box_offboarding.ingest import IngestResult, ingest
 from box_offboarding.ledger import Ledger
@@ -92,6 +94,8 @@ class Plan:
 @dataclass
 class RunOutcome:
     run_id: str
+    as_of: date
+    dry_run: bool
     rows: pl.DataFrame
     errors: pl.DataFrame
     report: Path
@@ -99,11 +103,23 @@ class RunOutcome:
     exit_code: int
     aborted: str | None
     notes: list[str]
+    api_calls: dict[str, int]
+    deliveries: list[DeliveryResult] = field(default_factory=list)
+
+    @property
+    def relogins(self) -> int:
+        """Users seen signing in after their termination."""
+        flagged = self.rows.filter(pl.col("relogin_after_termination").is_not_null())
+        return flagged.get_column("box_user_id").n_unique()
+
+    @property
+    def failed_deliveries(self) -> list[DeliveryResult]:
+        return [result for result in self.deliveries if not result.ok]
 
 
-def run_key(paths: Sequence[Path], *, as_of: date, dry_run: bool) -> str:
-    """Same inputs, same as-of date, same mode: same key. Lets a rerun after a crash find the interrupted run."""
-    digest = hashlib.sha256(f"{as_of.isoformat()}|{dry_run}".encode())
+def run_key(paths: Sequence[Path], *, as_of: date, dry_run: bool, shard: tuple[int, int] = (0, 1)) -> str:
+    """Same inputs, as-of date, mode and shard: same key. Lets a rerun after a crash find the interrupted run."""
+    digest = hashlib.sha256(f"{as_of.isoformat()}|{dry_run}|{shard[0]}/{shard[1]}".encode())
     for path in paths:
         digest.update(path.name.encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"missing")
@@ -112,7 +128,7 @@ def run_key(paths: Sequence[Path], *, as_of: date, dry_run: bool) -> str:
 
 def start_run(ledger: Ledger, paths: Sequence[Path], *, settings: Settings, as_of: date) -> RunContext:
     """Open a run in the ledger, or resume the unfinished run with the same inputs."""
-    key = run_key(paths, as_of=as_of, dry_run=settings.dry_run)
+    key = run_key(paths, as_of=as_of, dry_run=settings.dry_run, shard=(settings.shard_index, settings.shard_count))
     now = datetime.now(UTC)
     previous = ledger.find_unfinished_run(key)
     if previous is not None:
@@ -147,6 +163,7 @@ def safe_settings(settings: Settings) -> dict[str, str]:
         "confirm_timeout_seconds": str(settings.confirm_timeout_seconds),
         "rate_limit_per_minute": str(settings.box.rate_limit_per_minute),
         "resolve_strategy": settings.resolve_strategy,
+        "shard": f"{settings.shard_index + 1} of {settings.shard_count}",
     }
 
 
@@ -186,6 +203,8 @@ async def plan_stage(
     settings = context.settings
     with context.timed("validate"):
         checked = check_rows(rows, as_of=context.as_of, protected=protected)
+        if settings.shard_count > 1:
+            checked = keep_shard(checked, index=settings.shard_index, count=settings.shard_count)
     with context.timed("resolve"):
         to_resolve = checked.filter(pl.col("status").is_null()).get_column("login").to_list()
         directory_size = settings.directory_size_hint
@@ -208,6 +227,19 @@ async def plan_stage(
         why = pl.lit("dry run" if guard is None else f"not sent: {guard}")
         planned = _decide(planned, pl.lit(value=True), Status.PLANNED, why)
     return Plan(planned, targets, directory_size, strategy, guard)
+
+
+def keep_shard(rows: pl.DataFrame, *, index: int, count: int) -> pl.DataFrame:
+    """The rows of shard ``index`` of ``count``: by a stable hash of the normalised login, so every copy of a login
+    (and so its duplicate status, decided over all rows first) lands in the same shard; rows without a login go to
+    shard 0."""
+    logins = rows.get_column("login").drop_nulls().unique().to_list()
+    shard_of = pl.DataFrame(
+        {"login": logins, "shard": [zlib.crc32(login.encode()) % count for login in logins]},
+        schema={"login": pl.String, "shard": pl.Int64},
+    )
+    with_shard = rows.join(shard_of, on="login", how="left", maintain_order="left")
+    return with_shard.filter(pl.col("shard").fill_null(0) == index).drop("shard")
 
 
 def _apply_box_facts(rows: pl.DataFrame, *, ledger: Ledger, settings: Settings) -> pl.DataFrame:
@@ -482,6 +514,42 @@ def exit_code_for(rows: pl.DataFrame, ingested: IngestResult, *, aborted: str | 
     return 1 if failed or ingested.errors.height or aborted else 0
 
 
+# --- stage 6: deliver -----------------------------------------------------------------------------------------------
+
+
+def summary_text(outcome: RunOutcome) -> str:
+    """The run in markdown: counts per status, re-logins, failures with reasons (the email body and the artifact)."""
+    mode = "dry run" if outcome.dry_run else "live run"
+    lines = [f"# Box offboarding {outcome.run_id}", "", f"As of {outcome.as_of} ({mode}).", ""]
+    if outcome.aborted:
+        lines += [f"**Stopped:** {outcome.aborted}", ""]
+    lines += [
+        "| status | rows |",
+        "| --- | ---: |",
+        *(f"| {name} | {count} |" for name, count in outcome.counts.items()),
+    ]
+    lines += ["", f"Re-logins after termination: **{outcome.relogins}**", ""]
+    failed = outcome.rows.filter(pl.col("status") == Status.FAILED.value)
+    if failed.height:
+        lines += [f"## Failed ({failed.height})", ""]
+        lines += [f"- {row['login'] or row['login_as_written']} ({row['file']} row {row['row']}): {row['reason']}"
+                  for row in failed.head(50).iter_rows(named=True)]  # fmt: skip
+        lines += [f"- ... and {failed.height - 50} more (see the report)"] if failed.height > 50 else []
+        lines.append("")
+    if outcome.errors.height:
+        lines += ["## Files not read", "", *(f"- {error}" for error in outcome.errors.get_column("error")), ""]
+    lines += [*(f"- note: {note}" for note in outcome.notes), "", f"Report: `{outcome.report}`"]
+    return "\n".join(lines)
+
+
+async def deliver_stage(outcome: RunOutcome, *, settings: Settings) -> list[DeliveryResult]:
+    """Send the report to the configured Box folder and mail recipients (none configured: nothing to do)."""
+    subject = f"Box offboarding {outcome.as_of}: " + ", ".join(
+        f"{count} {name}" for name, count in outcome.counts.items() if count
+    )
+    return await deliver_report(outcome.report, settings=settings, subject=subject, body=summary_text(outcome))
+
+
 # --- the whole run ---------------------------------------------------------------------------------------------------
 
 
@@ -493,7 +561,11 @@ async def run_offboarding(
     progress: ProgressCallback = _no_progress,
     stage: StageWrapper = run_directly,
 ) -> RunOutcome:
-    """Ingest, validate and resolve, terminate, reconcile, report. Every input row ends with one status."""
+    """Ingest, validate and resolve, terminate, reconcile, report, deliver. Every input row ends with one status.
+
+    The exit code is 0 when every file was read, no row failed, the run was not stopped and every configured
+    delivery succeeded; 1 otherwise. The report and the ledger are written in every case.
+    """
     protected = load_protected(settings.protected_path)
     with Ledger(settings.ledger_path) as ledger:
         context = start_run(ledger, paths, settings=settings, as_of=as_of)
@@ -522,13 +594,69 @@ async def run_offboarding(
         report = stage(report_stage)(
             rows, ingested, context, api_calls=api_calls, aborted=aborted, finished_at=finished_at
         )
-        exit_code = exit_code_for(rows, ingested, aborted=aborted)
-        counts = status_counts(rows)
+        outcome = RunOutcome(
+            context.run_id, as_of, settings.dry_run, rows, ingested.errors, report, status_counts(rows),
+            exit_code_for(rows, ingested, aborted=aborted), aborted, context.notes, api_calls,
+        )  # fmt: skip
+        outcome.deliveries = await stage(deliver_stage)(outcome, settings=settings)
+        if outcome.failed_deliveries:
+            outcome.exit_code = 1
+            outcome.notes.extend(f"delivery by {d.channel} failed: {d.detail}" for d in outcome.failed_deliveries)
         ledger.finish_run(
             context.run_id,
-            status="succeeded" if exit_code == 0 else ("aborted" if aborted else "failed"),
+            status="succeeded" if outcome.exit_code == 0 else ("aborted" if aborted else "failed"),
             finished_at=finished_at,
             report_path=str(report),
-            summary={"counts": counts, "aborted": aborted},
+            summary={"counts": outcome.counts, "aborted": aborted, "relogins": outcome.relogins},
         )
-    return RunOutcome(context.run_id, rows, ingested.errors, report, counts, exit_code, aborted, context.notes)
+    return outcome
+
+
+# --- late confirmations ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecheckOutcome:
+    """What a re-check of earlier runs' pending users found."""
+
+    pending_before: int
+    confirmed: pl.DataFrame  # user_id, login, event_id, confirmed_at
+    relogins: int
+    api_calls: dict[str, int]
+
+    @property
+    def still_pending(self) -> int:
+        return self.pending_before - self.confirmed.height
+
+
+async def recheck_pending(*, settings: Settings) -> RecheckOutcome:
+    """Look for the admin events of every user still pending from earlier runs, and record what is found."""
+    with Ledger(settings.ledger_path) as ledger:
+        pending = ledger.accepted()
+        if pending.is_empty():
+            return RecheckOutcome(0, pl.DataFrame(schema=_CONFIRMED_SCHEMA), 0, {})
+        async with BoxClient(settings.box) as client:
+            result = await reconcile(
+                client,
+                pending.select(pl.col("user_id").alias("box_user_id"), "requested_at"),
+                confirmation_types=settings.confirmation_event_types,
+                relogin_types=settings.relogin_event_types,
+                skew=timedelta(seconds=settings.event_skew_seconds),
+                lag=timedelta(seconds=settings.event_lag_seconds),
+                timeout_seconds=0,
+                poll_seconds=0,
+            )
+            api_calls = dict(client.calls)
+        _record_reconciliation(result, ledger, tolerance=timedelta(seconds=settings.event_skew_seconds))
+        confirmed = result.confirmations.join(
+            pending.select(pl.col("user_id").alias("box_user_id"), "login"), on="box_user_id", how="left"
+        ).select(pl.col("box_user_id").alias("user_id"), "login", "event_id", "confirmed_at")
+    return RecheckOutcome(pending.height, confirmed, result.relogins.height, api_calls)
+
+
+_CONFIRMED_SCHEMA: dict[str, pl.DataType] = {
+    "user_id": pl.String(),
+    "login": pl.String(),
+    "event_id": pl.String(),
+    "confirmed_at": RESULT_SCHEMA["confirmed_at"],
+}

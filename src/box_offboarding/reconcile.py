@@ -169,7 +169,9 @@ async def reconcile(
     types = [*confirmation_types, *relogin_types]
     polls = 0
     while True:
-        events = events_frame(await read_events(source, since=since, until=clock() - lag, event_types=types))
+        until = clock() - lag
+        found = await read_events(source, since=since, until=until, event_types=types) if until > since else []
+        events = events_frame(found)
         polls += 1
         confirmations = match_confirmations(pending, events, event_types=confirmation_types, tolerance=skew)
         if on_poll is not None:

@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     batch_concurrency: int = Field(4, ge=1, le=64, description="Batches in flight at once.")
     force: bool = Field(False, description="Terminate again users confirmed in an earlier run.")
 
+    # several workers, one offboarding: each run takes the rows whose login hashes to its shard
+    shard_index: int = Field(0, ge=0, description="This run's shard (0-based) when the work is split across runs.")
+    shard_count: int = Field(1, ge=1, le=64, description="How many shards the work is split into.")
+
     # reconcile
     confirmation_event_types: tuple[str, ...] = Field(
         DEFAULT_CONFIRMATION_EVENT_TYPES,
@@ -138,6 +142,12 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(30.0, gt=0, description="SMTP connection timeout.")
     mail_from: str | None = Field(None, description="Sender address of the report email.")
     mail_to: tuple[str, ...] = Field((), description="Recipients of the report email.")
+
+    @model_validator(mode="after")
+    def _shard_in_range(self) -> Settings:
+        if self.shard_index >= self.shard_count:
+            raise ValueError(f"shard_index {self.shard_index} must be below shard_count {self.shard_count}")
+        return self
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,0 +1,252 @@
+"""The Prefect flows on a real (test) Prefect server against the simulator; prefect.yaml; the demo command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    FlowRunFilter,
+    FlowRunFilterId,
+)
+from prefect.flows import load_flow_from_entrypoint
+from prefect.utilities.callables import parameter_schema
+
+from box_offboarding.ledger import Ledger
+from box_offboarding.orchestration import offboard, reconcile_pending
+from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = date(2026, 11, 29)
+
+
+@pytest.fixture
+def simulator() -> Iterator[RunningSimulator]:
+    """500 generated users, termination events visible at once."""
+    with run_simulator(SimulatorConfig(users=500, event_delay_seconds=0)) as running:
+        yield running
+
+
+def leavers_csv(sim: RunningSimulator, path: Path, count: int, *, skip: int = 0) -> Path:
+    """A CSV of ``count`` ordinary active users of the simulated directory."""
+    people = [user for user in sim.simulator.users if user.role == "user" and user.status == "active"]
+    lines = ["Work Email,Name,Last Day", *(f"{u.login},{u.name},2026-11-01" for u in people[skip : skip + count])]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def use_simulator(monkeypatch: pytest.MonkeyPatch, sim: RunningSimulator, tmp_path: Path, **extra: str) -> None:
+    """Point the flows' settings (read from the environment, as in production) at the simulator."""
+    values = {
+        "BOX_BASE_URL": sim.base_url,
+        "BOX_UPLOAD_URL": sim.upload_url,
+        "BOX_CLIENT_ID": sim.config.client_id,
+        "BOX_CLIENT_SECRET": sim.config.client_secret,
+        "BOX_ENTERPRISE_ID": sim.config.enterprise_id,
+        "BOX_BACKOFF_INITIAL_SECONDS": "0",
+        "OFFBOARD_LEDGER_PATH": str(tmp_path / "ledger.sqlite"),
+        "OFFBOARD_REPORT_DIR": str(tmp_path / "reports"),
+        "OFFBOARD_CONFIRM_POLL_SECONDS": "0.05",
+        "OFFBOARD_MAX_SHARE": "1",
+        **extra,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+async def run_flow(**parameters: Any) -> Any:
+    """Run the offboard flow, returning its final state."""
+    return await offboard(**parameters, return_state=True)
+
+
+async def artifacts_of(flow_run_id: Any) -> dict[str, Any]:
+    """The flow run's artifacts by key (the latest version of each)."""
+    async with get_client() as client:
+        found = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return {artifact.key: artifact for artifact in found if artifact.key}
+
+
+async def flow_run_of(state: Any) -> Any:
+    """The flow run a final state belongs to."""
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
+    return runs[0]
+
+
+async def test_offboard_flow_end_to_end(
+    prefect_harness: None, simulator: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Completed; a task per stage; summary, attention table, report link and a finished progress artifact."""
+    use_simulator(monkeypatch, simulator, tmp_path)
+    hr = leavers_csv(simulator, tmp_path / "leavers.csv", 12)
+    state = await run_flow(inputs=[str(hr)], as_of=AS_OF, batch_size=5)
+    assert state.is_completed(), state.message
+    result = await state.result()
+    assert result["confirmed"] == 12
+    assert Path(result["report"]).exists()
+    flow_run = await flow_run_of(state)
+    assert flow_run.name == "offboard-2026-11-29"
+    async with get_client() as client:
+        tasks = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
+    assert {task.name.rsplit("-", 1)[0] for task in tasks} == {
+        "ingest", "plan", "terminate", "reconcile", "report", "deliver",
+    }  # fmt: skip
+    artifacts = await artifacts_of(flow_run.id)
+    assert {"offboarding-summary", "offboarding-attention", "offboarding-report", "offboarding-progress"} <= set(
+        artifacts
+    )
+    assert "| confirmed | 12 |" in artifacts["offboarding-summary"].data
+    assert artifacts["offboarding-progress"].data == 100.0
+    assert artifacts["offboarding-report"].data.endswith(Path(result["report"]).name + ")")
+
+
+async def test_flow_fails_when_rows_fail(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Box refuses permission: rows fail, so the flow run is Failed (Prefect's notifications fire), report kept."""
+    with run_simulator(SimulatorConfig(users=100, service_account_role="user")) as sim:
+        use_simulator(monkeypatch, sim, tmp_path)
+        state = await run_flow(inputs=[str(leavers_csv(sim, tmp_path / "l.csv", 3))], as_of=AS_OF)
+    assert state.is_failed()
+    assert "3 rows failed" in state.message
+    result = await state.result(raise_on_failure=False)
+    assert result["failed"] == 3
+    assert Path(result["report"]).exists()
+
+
+async def test_attention_table_lists_rows_needing_a_person(
+    prefect_harness: None, simulator: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unknown logins show in the attention table; a dry run is named so."""
+    use_simulator(monkeypatch, simulator, tmp_path)
+    hr = tmp_path / "l.csv"
+    hr.write_text("Email,Last Day\nghost1@example.com,2026-11-01\nghost2@example.com,2026-11-01\n", encoding="utf-8")
+    state = await run_flow(inputs=[str(hr)], as_of=AS_OF, dry_run=True)
+    flow_run = await flow_run_of(state)
+    assert flow_run.name == "offboard-2026-11-29-dry-run"
+    table = (await artifacts_of(flow_run.id))["offboarding-attention"].data
+    assert '"not_found"' in table
+    assert "ghost1@example.com" in table
+    assert "ghost2@example.com" in table
+
+
+async def test_reconcile_flow_confirms_late_events(
+    prefect_harness: None, simulator: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that cannot see the events yet leaves users pending; the reconcile flow confirms them later."""
+    use_simulator(monkeypatch, simulator, tmp_path, OFFBOARD_EVENT_LAG_SECONDS="3600")
+    state = await run_flow(inputs=[str(leavers_csv(simulator, tmp_path / "l.csv", 4))], as_of=AS_OF,
+                           confirm_timeout_seconds=0)  # fmt: skip
+    assert (await state.result())["pending"] == 4
+    monkeypatch.setenv("OFFBOARD_EVENT_LAG_SECONDS", "0")
+    found = await reconcile_pending()
+    assert found == {"pending_before": 4, "confirmed": 4, "still_pending": 0, "relogins": 0}
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        assert ledger.accepted().is_empty()
+        assert ledger.confirmed().height == 4
+
+
+async def test_two_flow_runs_share_one_global_rate_limit(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two concurrent runs draw on one Prefect global limit: Box never answers 429 and they are paced together."""
+    budget, window = 30, 2.0  # Box allows 30 requests per sliding 2 s window: 15/s
+    limit_name = "box-api-two-runs"
+    async with get_client() as client:
+        await client.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(name=limit_name, limit=10, slot_decay_per_second=budget / window * 0.8)
+        )
+    config = SimulatorConfig(users=300, event_delay_seconds=0, rate_limit=budget, rate_window_seconds=window)
+    with run_simulator(config) as sim:
+        use_simulator(monkeypatch, sim, tmp_path, BOX_GLOBAL_RATE_LIMIT_NAME=limit_name)
+        first = leavers_csv(sim, tmp_path / "a.csv", 30)
+        second = leavers_csv(sim, tmp_path / "b.csv", 30, skip=30)
+        started = time.monotonic()
+        states = await asyncio.gather(
+            run_flow(inputs=[str(first)], as_of=AS_OF, batch_size=1),
+            run_flow(inputs=[str(second)], as_of=AS_OF, batch_size=1),
+        )
+        elapsed = time.monotonic() - started
+        stats = sim.simulator.stats()
+    assert all(state.is_completed() for state in states), [state.message for state in states]
+    assert stats["rate_limited"] == 0
+    assert stats["batches_accepted"] == 60
+    api_requests = stats["requests_total"] - stats["tokens_issued"]
+    assert api_requests > budget * 2  # enough traffic that an unpaced pair would have tripped Box's window
+    assert api_requests / elapsed <= budget / window  # together, at most the budget
+
+
+def load_deployments() -> list[dict[str, Any]]:
+    """The deployments of prefect.yaml."""
+    loaded = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    return list(loaded["deployments"])
+
+
+@pytest.mark.parametrize("deployment", load_deployments(), ids=lambda d: d["name"])
+def test_deployment_parameters_fit_the_flow_schema(deployment: dict[str, Any]) -> None:
+    """Every entrypoint imports, and every deployment parameter is one the flow takes, of a valid value."""
+    flow = load_flow_from_entrypoint(str(ROOT / deployment["entrypoint"]))
+    schema = parameter_schema(flow.fn).model_dump_for_openapi()
+    parameters = deployment.get("parameters", {})
+    assert set(parameters) <= set(schema["properties"])
+    jsonschema.validate(parameters, schema)
+    for schedule in deployment.get("schedules", []):
+        assert len({"cron", "interval", "rrule"} & set(schedule)) == 1
+        assert schedule["timezone"]
+    assert "secret" not in yaml.safe_dump(deployment).lower()
+
+
+def test_deployments_say_what_the_product_promises() -> None:
+    """Nightly at 02:00 and live; manual a dry run by default; reconcile hourly; credentials not in the file."""
+    deployments = {deployment["name"]: deployment for deployment in load_deployments()}
+    assert deployments["nightly-offboarding"]["schedules"][0]["cron"] == "0 2 * * *"
+    assert deployments["nightly-offboarding"]["parameters"]["dry_run"] is False
+    assert deployments["manual-offboarding"]["parameters"]["dry_run"] is True
+    assert "schedules" not in deployments["manual-offboarding"]
+    assert deployments["reconcile-pending"]["schedules"][0]["interval"] == 3600
+    assert deployments["nightly-offboarding"]["work_pool"] == deployments["manual-offboarding"]["work_pool"]
+    text = (ROOT / "prefect.yaml").read_text(encoding="utf-8")
+    assert "BOX_CLIENT_SECRET=" not in text
+    assert "client_secret:" not in text
+
+
+def test_every_flow_parameter_is_described_and_bounded() -> None:
+    """The UI form: a description for every parameter, bounds where they exist, a date picker for as_of."""
+    properties = parameter_schema(offboard.fn).model_dump_for_openapi()["properties"]
+    assert all(prop.get("description") for prop in properties.values()), properties
+    assert (properties["batch_size"]["minimum"], properties["batch_size"]["maximum"]) == (1, 1000)
+    assert properties["confirm_timeout_seconds"]["minimum"] == 0
+    assert any(option.get("format") == "date" for option in properties["as_of"]["anyOf"])
+
+
+def test_demo_command_runs_end_to_end(tmp_path: Path) -> None:
+    """`offboard demo` in a fresh folder: exit 0, sample files written, a report produced."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("BOX_", "OFFBOARD_"))}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    env.pop("PREFECT_API_URL", None)
+    offboard_script = Path(sys.executable).parent / "offboard"
+    result = subprocess.run([str(offboard_script), "demo", "--one-night"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert len(list((tmp_path / "data" / "samples").glob("*.xlsx"))) == 2
+    reports = list((tmp_path / "reports").glob("offboarding-*.xlsx"))
+    assert len(reports) == 1
+    assert "confirmed" in result.stdout
