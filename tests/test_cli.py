@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,12 +57,19 @@ def offboard(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Completed
     return subprocess.run([OFFBOARD, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
 
 
-@pytest.mark.parametrize("command", ["run", "plan", "simulate"])
+@pytest.mark.parametrize("command", ["run", "plan", "simulate", "reconcile", "events", "demo"])
 def test_help_describes_each_command(command: str) -> None:
     """--help works for every command and names its key options."""
     result = subprocess.run([OFFBOARD, command, "--help"], capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 0
-    expected = {"run": "--allow-large-run", "plan": "--protected", "simulate": "--rate-limit"}[command]
+    expected = {
+        "run": "--allow-large-run",
+        "plan": "--protected",
+        "simulate": "--rate-limit",
+        "reconcile": "pending",
+        "events": "--login",
+        "demo": "--one-night",
+    }[command]
     assert expected in result.stdout
 
 
@@ -132,3 +140,25 @@ def test_killed_run_resumes_without_resending(simulator: RunningSimulator, tmp_p
     statuses = [row[header.index("status")] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert len(statuses) == 120
     assert set(statuses) == {"confirmed"}
+
+
+def test_events_lists_the_confirmation_type_after_a_termination(simulator: RunningSimulator, tmp_path: Path) -> None:
+    """After one termination, `offboard events --login` shows the event type to put in the settings."""
+    hr = leavers_csv(simulator, tmp_path / "one.csv", 1)
+    env = environment(simulator, tmp_path)
+    assert offboard("run", str(hr), "--as-of", "2026-11-29", env=env, cwd=tmp_path).returncode == 0
+    login = hr.read_text(encoding="utf-8").splitlines()[1].split(",")[0]
+    result = offboard("events", "--hours", "1", "--login", login, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"TERMINATE_USER_SESSIONS\s*│\s*1\s*│", result.stdout), result.stdout
+
+
+def test_reconcile_command_reports_pending(simulator: RunningSimulator, tmp_path: Path) -> None:
+    """Users left pending (events not yet visible to the run) are confirmed by `offboard reconcile`, exit 0."""
+    hr = leavers_csv(simulator, tmp_path / "l.csv", 3)
+    lagging = environment(simulator, tmp_path, OFFBOARD_EVENT_LAG_SECONDS="3600")
+    first = offboard("run", str(hr), "--as-of", "2026-11-29", "--confirm-timeout", "0", env=lagging, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    result = offboard("reconcile", env=environment(simulator, tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "pending before: 3; confirmed now: 3; still pending: 0" in result.stdout

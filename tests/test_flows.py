@@ -250,3 +250,17 @@ def test_demo_command_runs_end_to_end(tmp_path: Path) -> None:
     reports = list((tmp_path / "reports").glob("offboarding-*.xlsx"))
     assert len(reports) == 1
     assert "confirmed" in result.stdout
+
+
+async def test_credentials_from_prefect_secret_blocks(
+    prefect_harness: None, simulator: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With BOX_CLIENT_SECRET unset, the flow takes it from the box-client-secret Secret block."""
+    from prefect.blocks.system import Secret
+
+    await Secret(value=simulator.config.client_secret).asave("box-client-secret", overwrite=True)
+    use_simulator(monkeypatch, simulator, tmp_path)
+    monkeypatch.delenv("BOX_CLIENT_SECRET")
+    state = await run_flow(inputs=[str(leavers_csv(simulator, tmp_path / "l.csv", 2))], as_of=AS_OF)
+    assert state.is_completed(), state.message
+    assert (await state.result())["confirmed"] == 2

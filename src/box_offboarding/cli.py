@@ -240,6 +240,48 @@ def reconcile() -> None:
 
 
 @app.command()
+def events(
+    hours: Annotated[float, typer.Option(help="Look back this many hours.", min=0.01, max=24 * 365)] = 24.0,
+    login: Annotated[str | None, typer.Option(help="Only events whose source is this user's login.")] = None,
+) -> None:
+    """List the admin event types Box recorded recently, to find the type that confirms a termination.
+
+    Box does not publish it: terminate one test user's sessions by hand (Admin Console, or `offboard run` on a
+    one-line file), wait a few minutes, then run `offboard events --hours 1 --login that.user@example.com` and put
+    the type that appeared in OFFBOARD_CONFIRMATION_EVENT_TYPES.
+    """
+    from collections import Counter
+    from datetime import UTC, datetime, timedelta
+
+    from box_offboarding.box.client import BoxClient
+
+    settings = _settings_or_exit()
+    until = datetime.now(UTC)
+
+    async def read() -> Counter[str]:
+        seen: Counter[str] = Counter()
+        async with BoxClient(settings.box) as client:
+            async for event in client.iter_admin_events(
+                created_after=until - timedelta(hours=hours), created_before=until
+            ):
+                if login is None or (event.source_login or "").lower() == login.lower():
+                    seen[event.event_type] += 1
+        return seen
+
+    try:
+        seen = asyncio.run(read())
+    except OffboardingError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE if isinstance(error, ConfigurationError) else 1) from None
+    table = Table(title=f"admin events in the last {hours:g} h" + (f" about {login}" if login else ""))
+    table.add_column("event type")
+    table.add_column("events", justify="right")
+    for event_type, count in seen.most_common():
+        table.add_row(event_type, str(count))
+    Console().print(table)
+
+
+@app.command()
 def demo(
     second_night: Annotated[
         bool, typer.Option("--second-night/--one-night", help="Also run the next night on the same files.")

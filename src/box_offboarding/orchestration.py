@@ -8,10 +8,11 @@ rerun of the whole flow safe instead).
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Coroutine
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar, cast
 from uuid import UUID
 
 import polars as pl
@@ -31,7 +32,7 @@ from pydantic import Field
 
 from box_offboarding.ingest import expand_inputs
 from box_offboarding.pipeline import RecheckOutcome, RunOutcome, recheck_pending, run_offboarding, summary_text
-from box_offboarding.settings import Settings, load_settings
+from box_offboarding.settings import BoxSettings, Settings, load_settings
 from box_offboarding.statuses import Status
 
 P = ParamSpec("P")
@@ -117,6 +118,31 @@ def final_state(outcome: RunOutcome) -> State[Any]:
     return Failed(message=f"run {outcome.run_id}: " + "; ".join(reasons), data=result)
 
 
+#: Prefect Secret blocks read when the matching BOX_* variable is not set (README "Going live").
+SECRET_BLOCKS = {
+    "client_id": "box-client-id",
+    "client_secret": "box-client-secret",
+    "enterprise_id": "box-enterprise-id",
+    "developer_token": "box-developer-token",
+}
+
+
+async def box_settings_from_blocks() -> BoxSettings:
+    """Box settings from the environment, with credentials the environment lacks taken from Secret blocks."""
+    from prefect.blocks.system import Secret
+
+    values: dict[str, Any] = {}
+    for field_name, block_name in SECRET_BLOCKS.items():
+        if os.environ.get(f"BOX_{field_name.upper()}"):
+            continue
+        try:
+            secret = cast("Secret[Any]", await Secret.aload(block_name))
+        except ValueError:  # no such block: the environment is the only source
+            continue
+        values[field_name] = secret.get()
+    return BoxSettings(**values)
+
+
 @flow(name="offboard", flow_run_name=offboard_run_name, log_prints=True)
 async def offboard(
     inputs: list[str] | None = None,
@@ -154,6 +180,7 @@ async def offboard(
         "protected_path": Path(protected_path) if protected_path else None, "box_folder_id": box_folder_id,
         "mail_to": tuple(email_to) if email_to else None,
     }  # fmt: skip
+    overrides["box"] = await box_settings_from_blocks()
     settings = load_settings(**{key: value for key, value in overrides.items() if value is not None})
     return await offboard_with(settings, inputs=inputs, as_of=as_of)
 
@@ -178,7 +205,7 @@ async def offboard_with(settings: Settings, *, inputs: list[str] | None, as_of: 
 async def reconcile_pending() -> dict[str, int]:
     """Re-check the users earlier runs left pending (accepted by Box, no admin event yet) and record what is found."""
     recheck = task(name="recheck", cache_policy=NO_CACHE, persist_result=False)(recheck_pending)
-    outcome: RecheckOutcome = await recheck(settings=load_settings())
+    outcome: RecheckOutcome = await recheck(settings=load_settings(box=await box_settings_from_blocks()))
     lines = [
         "# Pending terminations re-checked",
         "",
