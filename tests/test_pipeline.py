@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import socket
 import time
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -12,6 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from box_offboarding.ledger import Ledger
 from box_offboarding.pipeline import RunOutcome, run_offboarding
 from box_offboarding.settings import BoxSettings, Settings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
@@ -286,3 +288,22 @@ def test_relogin_after_termination_is_flagged(tmp_path: Path) -> None:
     flagged = {key for key, record in rows.items() if record["relogin_after_termination"] is not None}
     assert flagged == {key for key, status in EXPECTED.items() if status == "confirmed"}
     assert isinstance(rows[("workday.xlsx", 5)]["relogin_after_termination"], datetime)
+
+
+def test_delivery_failure_is_reported_and_keeps_report_and_ledger(simulator: RunningSimulator, tmp_path: Path) -> None:
+    """Email to a server that is not there: the run says so and exits 1, the report and ledger are intact."""
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = settings_for(
+        simulator, tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
+        mail_from="offboarding@corp.example.com", mail_to=("security@corp.example.com",),
+    )  # fmt: skip
+    outcome = run(hr_files(tmp_path)[:2], settings)
+    assert [result.channel for result in outcome.failed_deliveries] == ["email"]
+    assert outcome.exit_code == 1
+    assert any(note.startswith("delivery by email failed") for note in outcome.notes)
+    assert outcome.report.exists()
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        assert ledger.runs().get_column("status").to_list() == ["failed"]
+        assert ledger.confirmed().height == 4
