@@ -6,6 +6,8 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -125,16 +127,23 @@ def _parse_date(text: str | None) -> date | None:
         raise typer.Exit(EXIT_USAGE) from None
 
 
-def _offboard(files: list[Path] | None, *, as_of: str | None, dry_run: bool, **overrides: Any) -> None:
-    settings = _settings_or_exit(dry_run=dry_run, **overrides)
+@contextmanager
+def _exit_on_errors() -> Iterator[None]:
+    """The product's own errors as a clear line and an exit code: 2 for configuration, 1 for the rest."""
     try:
-        code = _run(list(files or []), as_of=_parse_date(as_of), settings=settings)
+        yield
     except ConfigurationError as error:
         console.print(f"[red]configuration error:[/red] {error}")
         raise typer.Exit(EXIT_USAGE) from None
     except OffboardingError as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from None
+
+
+def _offboard(files: list[Path] | None, *, as_of: str | None, dry_run: bool, **overrides: Any) -> None:
+    settings = _settings_or_exit(dry_run=dry_run, **overrides)
+    with _exit_on_errors():
+        code = _run(list(files or []), as_of=_parse_date(as_of), settings=settings)
     raise typer.Exit(code)
 
 
@@ -210,7 +219,7 @@ def simulate(
     )  # fmt: skip
     try:
         serve_forever(config, host=host, port=port)
-    except OffboardingError as error:
+    except OffboardingError as error:  # a bad directory file: the user's input
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(EXIT_USAGE) from None
 
@@ -224,14 +233,8 @@ def reconcile() -> None:
     from box_offboarding.pipeline import recheck_pending
 
     settings = _settings_or_exit()
-    try:
+    with _exit_on_errors():
         outcome = asyncio.run(recheck_pending(settings=settings))
-    except ConfigurationError as error:
-        console.print(f"[red]configuration error:[/red] {error}")
-        raise typer.Exit(EXIT_USAGE) from None
-    except OffboardingError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(1) from None
     typer.echo(
         f"pending before: {outcome.pending_before}; confirmed now: {outcome.confirmed.height}; "
         f"still pending: {outcome.still_pending}; re-logins after termination: {outcome.relogins}"
@@ -268,11 +271,8 @@ def events(
                     seen[event.event_type] += 1
         return seen
 
-    try:
+    with _exit_on_errors():
         seen = asyncio.run(read())
-    except OffboardingError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(EXIT_USAGE if isinstance(error, ConfigurationError) else 1) from None
     table = Table(title=f"admin events in the last {hours:g} h" + (f" about {login}" if login else ""))
     table.add_column("event type")
     table.add_column("events", justify="right")
