@@ -30,11 +30,7 @@ def environment(sim: RunningSimulator, tmp_path: Path, **extra: str) -> dict[str
     """The process environment a user would set: Box connection and where the ledger and reports go."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("BOX_", "OFFBOARD_"))}
     env.update(
-        BOX_BASE_URL=sim.base_url,
-        BOX_UPLOAD_URL=sim.upload_url,
-        BOX_CLIENT_ID=sim.config.client_id,
-        BOX_CLIENT_SECRET=sim.config.client_secret,
-        BOX_ENTERPRISE_ID=sim.config.enterprise_id,
+        sim.environment,
         BOX_BACKOFF_INITIAL_SECONDS="0",
         OFFBOARD_LEDGER_PATH=str(tmp_path / "ledger.sqlite"),
         OFFBOARD_REPORT_DIR=str(tmp_path / "reports"),

@@ -52,11 +52,7 @@ def leavers_csv(sim: RunningSimulator, path: Path, count: int, *, skip: int = 0)
 def use_simulator(monkeypatch: pytest.MonkeyPatch, sim: RunningSimulator, tmp_path: Path, **extra: str) -> None:
     """Point the flows' settings (read from the environment, as in production) at the simulator."""
     values = {
-        "BOX_BASE_URL": sim.base_url,
-        "BOX_UPLOAD_URL": sim.upload_url,
-        "BOX_CLIENT_ID": sim.config.client_id,
-        "BOX_CLIENT_SECRET": sim.config.client_secret,
-        "BOX_ENTERPRISE_ID": sim.config.enterprise_id,
+        **sim.environment,
         "BOX_BACKOFF_INITIAL_SECONDS": "0",
         "OFFBOARD_LEDGER_PATH": str(tmp_path / "ledger.sqlite"),
         "OFFBOARD_REPORT_DIR": str(tmp_path / "reports"),

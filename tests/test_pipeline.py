@@ -15,7 +15,7 @@ import pytest
 
 from box_offboarding.ledger import Ledger
 from box_offboarding.pipeline import RunOutcome, run_offboarding
-from box_offboarding.settings import BoxSettings, Settings
+from box_offboarding.settings import Settings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
 
 AS_OF = date(2026, 11, 29)
@@ -119,15 +119,7 @@ def simulator(tmp_path: Path) -> Iterator[RunningSimulator]:
 
 def settings_for(sim: RunningSimulator, tmp_path: Path, **overrides: object) -> Settings:
     """Settings pointing at the simulator, with fast retries and a private ledger and report folder."""
-    box = BoxSettings(
-        base_url=sim.base_url,
-        upload_url=sim.upload_url,
-        client_id=sim.config.client_id,
-        client_secret=sim.config.client_secret,  # type: ignore[arg-type]
-        enterprise_id=sim.config.enterprise_id,
-        backoff_initial_seconds=0,
-        backoff_max_seconds=0,
-    )
+    box = sim.box_settings(backoff_initial_seconds=0, backoff_max_seconds=0)
     protected = tmp_path / "protected.txt"
     protected.write_text("gus.vip@corp.example.com\n", encoding="utf-8")
     defaults: dict[str, object] = {

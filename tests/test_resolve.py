@@ -45,10 +45,7 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSimul
 @pytest.mark.parametrize("strategy", ["lookup", "scan"])
 async def test_exact_matches_only(simulator: RunningSimulator, strategy: str) -> None:
     """A prefix match or a matching name is not a match; login case does not matter."""
-    settings = BoxSettings(
-        base_url=simulator.base_url, upload_url=simulator.upload_url, client_id=simulator.config.client_id,
-        client_secret=simulator.config.client_secret, enterprise_id=simulator.config.enterprise_id,  # type: ignore[arg-type]
-    )  # fmt: skip
+    settings = simulator.box_settings()
     logins = ["al@corp.example.com", "bea.upper@corp.example.com", "ghost@corp.example.com", "al@corp.example"]
     async with BoxClient(settings) as client:
         found, used = await resolve_logins(client, logins, directory_size=len(USERS), strategy=strategy)  # type: ignore[arg-type]
@@ -61,10 +58,7 @@ async def test_exact_matches_only(simulator: RunningSimulator, strategy: str) ->
 
 async def test_scan_costs_one_call_per_thousand_users(simulator: RunningSimulator) -> None:
     """A scan of 2,104 users reads three pages, whatever the number of logins."""
-    settings = BoxSettings(
-        base_url=simulator.base_url, upload_url=simulator.upload_url, client_id=simulator.config.client_id,
-        client_secret=simulator.config.client_secret, enterprise_id=simulator.config.enterprise_id,  # type: ignore[arg-type]
-    )  # fmt: skip
+    settings = simulator.box_settings()
     logins = [f"filler{n}@corp.example.com" for n in range(50)]
     async with BoxClient(settings) as client:
         found, used = await resolve_logins(client, logins, directory_size=len(USERS))

@@ -15,15 +15,7 @@ from box_offboarding.terminate import BatchOutcome, make_batches, terminate_user
 
 def box_settings(sim: RunningSimulator) -> BoxSettings:
     """Client settings for the simulator, retries without waiting."""
-    return BoxSettings(
-        base_url=sim.base_url,
-        upload_url=sim.upload_url,
-        client_id=sim.config.client_id,
-        client_secret=sim.config.client_secret,  # type: ignore[arg-type]
-        enterprise_id=sim.config.enterprise_id,
-        backoff_initial_seconds=0,
-        backoff_max_seconds=0,
-    )
+    return sim.box_settings(backoff_initial_seconds=0, backoff_max_seconds=0)
 
 
 @pytest.fixture

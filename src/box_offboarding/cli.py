@@ -304,7 +304,7 @@ def demo(
     console.print(f"sample HR files: {', '.join(str(path) for path in paths)}")
     with run_simulator(plan.simulator) as sim:
         console.print(f"Box simulator: {sim.base_url} ({len(sim.simulator.users)} users)")
-        os.environ.update(demo_environment(plan, base_url=sim.base_url, upload_url=sim.upload_url))
+        os.environ.update(demo_environment(plan, sim))
         codes = [_demo_night("night 1", paths, as_of=as_of)]
         if second_night:
             with console.status("letting a 'night' pass in Box (a few seconds: some leavers sign back in)..."):

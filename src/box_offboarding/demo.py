@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from box_offboarding.samples import SampleLeaver, write_sample_hr_files
-from box_offboarding.simulator import DirectoryUser, SimulatorConfig, generate_directory
+from box_offboarding.simulator import DirectoryUser, SimulatorAddress, SimulatorConfig, generate_directory
 
 DEMO_USERS = 5000
 DEMO_SEED = 7
@@ -79,19 +79,14 @@ def write_demo_samples(plan: DemoPlan, *, as_of: dt.date) -> list[Path]:
     return sorted(paths)
 
 
-def demo_environment(plan: DemoPlan, *, base_url: str, upload_url: str) -> dict[str, str]:
+def demo_environment(plan: DemoPlan, sim: SimulatorAddress) -> dict[str, str]:
     """The environment that points the real flow at the simulator, a fresh demo ledger and the report folder.
 
     The flow reads its settings from the environment, as it does in production; Prefect reads its own at import
     (no analytics, since nothing may call out; a patient ephemeral server start on small machines).
     """
-    config = plan.simulator
     return {
-        "BOX_BASE_URL": base_url,
-        "BOX_UPLOAD_URL": upload_url,
-        "BOX_CLIENT_ID": config.client_id,
-        "BOX_CLIENT_SECRET": config.client_secret,
-        "BOX_ENTERPRISE_ID": config.enterprise_id,
+        **sim.environment,
         "OFFBOARD_LEDGER_PATH": str(plan.ledger_path),
         "OFFBOARD_REPORT_DIR": str(plan.report_dir),
         "OFFBOARD_CONFIRM_POLL_SECONDS": "0.5",

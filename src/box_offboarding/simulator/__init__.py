@@ -16,6 +16,7 @@ from box_offboarding.simulator.directory import (
 )
 from box_offboarding.simulator.server import (
     RunningSimulator,
+    SimulatorAddress,
     SimulatorProcess,
     cli_banner,
     run_simulator,
@@ -29,6 +30,7 @@ __all__ = [
     "DirectoryUser",
     "RunningSimulator",
     "Simulator",
+    "SimulatorAddress",
     "SimulatorConfig",
     "SimulatorProcess",
     "cli_banner",

@@ -16,7 +16,9 @@ from typing import Any
 
 import httpx
 import uvicorn
+from pydantic import SecretStr
 
+from box_offboarding.settings import BoxSettings
 from box_offboarding.simulator.config import SimulatorConfig
 from box_offboarding.simulator.state import Simulator
 
@@ -51,6 +53,28 @@ class SimulatorAddress:
             "box_subject_type": "enterprise",
             "box_subject_id": self.config.enterprise_id,
         }
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The ``BOX_*`` variables that point the product at this simulator."""
+        return {
+            "BOX_BASE_URL": self.base_url,
+            "BOX_UPLOAD_URL": self.upload_url,
+            "BOX_CLIENT_ID": self.config.client_id,
+            "BOX_CLIENT_SECRET": self.config.client_secret,
+            "BOX_ENTERPRISE_ID": self.config.enterprise_id,
+        }
+
+    def box_settings(self, **overrides: Any) -> BoxSettings:
+        """Box client settings for this simulator; ``overrides`` sets any other :class:`BoxSettings` field."""
+        return BoxSettings(
+            base_url=self.base_url,
+            upload_url=self.upload_url,
+            client_id=self.config.client_id,
+            client_secret=SecretStr(self.config.client_secret),
+            enterprise_id=self.config.enterprise_id,
+            **overrides,
+        )
 
 
 @dataclass(frozen=True)
@@ -132,11 +156,7 @@ def cli_banner(running: RunningSimulator) -> str:
             f"events {config.event_delay_seconds:g} s after a termination",
             "",
             "Point the product at it:",
-            f"  export BOX_BASE_URL={running.base_url}",
-            f"  export BOX_UPLOAD_URL={running.upload_url}",
-            f"  export BOX_CLIENT_ID={config.client_id}",
-            f"  export BOX_CLIENT_SECRET={config.client_secret}",
-            f"  export BOX_ENTERPRISE_ID={config.enterprise_id}",
+            *(f"  export {name}={value}" for name, value in running.environment.items()),
         ]
     )
 
