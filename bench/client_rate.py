@@ -13,21 +13,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
-import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-
+from bench.common import box_settings, save_results
 from box_offboarding.box import BoxClient
 from box_offboarding.settings import BoxSettings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 ROUTE = "POST /users/terminate_sessions"
 
 
@@ -75,19 +69,7 @@ def simulator_config(args: argparse.Namespace) -> SimulatorConfig:
 def client_settings(sim: RunningSimulator, args: argparse.Namespace) -> BoxSettings:
     """The client told the truth about the budget: the simulator's window figure scaled to a minute."""
     extra: dict[str, Any] = {} if args.headroom is None else {"rate_limit_headroom": args.headroom}
-    return BoxSettings(
-        _env_file=None,
-        base_url=sim.base_url,
-        upload_url=sim.upload_url,
-        client_id=sim.config.client_id,
-        client_secret=SecretStr(sim.config.client_secret),
-        enterprise_id=sim.config.enterprise_id,
-        rate_limit_per_minute=args.budget * 60.0 / args.window,
-        max_in_flight=args.max_in_flight,
-        backoff_initial_seconds=0.05,
-        backoff_max_seconds=2.0,
-        **extra,
-    )
+    return box_settings(sim, per_minute=args.budget * 60.0 / args.window, max_in_flight=args.max_in_flight, **extra)
 
 
 async def _timed_loop(box: BoxClient, user_ids: list[str], *, duration: float, workers: int) -> tuple[int, float]:
@@ -172,8 +154,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         rows.append(naive)
     print(markdown_table(rows, args))
     return {
-        "benchmark": "client_rate",
-        "finished_at": datetime.now(UTC).isoformat(),
         "duration_seconds": duration,
         "arguments": vars(args),
         "concurrent_runs": [asdict(run) for run in concurrent],
@@ -184,9 +164,5 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    figures = asyncio.run(run(args))
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"client_rate-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"\nfigures: {path}")
+    save_results("client_rate", asyncio.run(run(args)))
     return 0

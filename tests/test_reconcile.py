@@ -10,7 +10,13 @@ import pytest
 
 from box_offboarding.box.models import AdminEvent
 from box_offboarding.columns import UTC_DATETIME
-from box_offboarding.reconcile import events_frame, match_confirmations, match_relogins, reconcile
+from box_offboarding.reconcile import (
+    events_frame,
+    match_confirmations,
+    match_relogins,
+    read_events_frame,
+    reconcile,
+)
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 CONFIRM = ("TERMINATE_USER_SESSIONS",)
@@ -130,3 +136,14 @@ async def test_reconcile_with_zero_timeout_reads_once() -> None:
     )
     assert result.confirmations.get_column("box_user_id").to_list() == ["u1"]
     assert result.polls == 1
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 10, 1000])
+async def test_read_events_frame_in_chunks_equals_one_frame(chunk: int) -> None:
+    """Reading in chunks gives the same rows, in the same order, as one frame of every event (repeats dropped)."""
+    feed = [event(f"e{n % 9}", f"u{n % 4}", n) for n in range(12)]  # e0..e2 come twice, in other chunks
+    source = ScriptedEvents([feed])
+    since, until = T0, T0 + timedelta(hours=1)
+    frame = await read_events_frame(source, since=since, until=until, event_types=CONFIRM, chunk=chunk)  # type: ignore[arg-type]
+    assert frame.rows() == events_frame(feed).rows()
+    assert frame.height == 9
