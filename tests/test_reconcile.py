@@ -147,3 +147,45 @@ async def test_read_events_frame_in_chunks_equals_one_frame(chunk: int) -> None:
     frame = await read_events_frame(source, since=since, until=until, event_types=CONFIRM, chunk=chunk)  # type: ignore[arg-type]
     assert frame.rows() == events_frame(feed).rows()
     assert frame.height == 9
+
+
+class RecordingEvents:
+    """An event source that remembers the window of every read and returns the events created inside it."""
+
+    def __init__(self, events: list[AdminEvent]) -> None:
+        self.events = events
+        self.windows: list[tuple[datetime, datetime]] = []
+
+    async def iter_admin_events(
+        self, *, created_after: datetime, created_before: datetime, **_: object
+    ) -> AsyncIterator[AdminEvent]:
+        self.windows.append((created_after, created_before))
+        for item in self.events:
+            if created_after <= item.created_at <= created_before:
+                yield item
+
+
+async def test_later_polls_read_only_what_came_since() -> None:
+    """The first read covers the whole window; the next ones start just before where the previous one ended."""
+    ticks = iter(T0 + timedelta(minutes=10 * n) for n in range(1, 100))
+    now = [T0]
+
+    def clock() -> datetime:
+        return now[0]
+
+    async def advance(_: float) -> None:
+        now[0] = next(ticks)
+
+    source = RecordingEvents([event("e1", "u1", 5), event("e2", "u2", 15), event("e3", "u3", 25)])
+    now[0] = T0 + timedelta(minutes=6)
+    result = await reconcile(
+        source,  # type: ignore[arg-type]
+        pending(("u1", 0), ("u2", 0), ("u3", 0)),
+        confirmation_types=CONFIRM, relogin_types=(), skew=timedelta(minutes=1), lag=timedelta(0),
+        timeout_seconds=3600, poll_seconds=0, clock=clock, sleep=advance,
+    )  # fmt: skip
+    assert result.confirmations.height == 3
+    starts = [start for start, _ in source.windows]
+    ends = [end for _, end in source.windows]
+    assert starts[0] == T0 - timedelta(minutes=1)
+    assert all(start == end - timedelta(seconds=2) for start, end in zip(starts[1:], ends, strict=False))

@@ -166,6 +166,8 @@ async def read_events_frame(
 
 
 TERMINATED_SCHEMA: dict[str, pl.DataType] = {"box_user_id": pl.String(), "terminated_at": UTC_DATETIME}
+#: How far a poll reaches back before the end of the previous one (events carry whole seconds).
+POLL_OVERLAP = timedelta(seconds=2)
 
 
 async def reconcile(
@@ -185,8 +187,10 @@ async def reconcile(
 ) -> ReconcileResult:
     """Poll admin events until every pending user (``box_user_id``, ``requested_at``) is confirmed or time is up.
 
-    Reads from the earliest request (or earlier termination) less ``skew`` to now less ``lag``, at least once;
-    ``timeout_seconds=0`` means a single read. Re-logins are looked for after the termination of the pending users
+    The first read covers the earliest request (or earlier termination) less ``skew`` to now less ``lag``; later
+    polls read only what came since, less :data:`POLL_OVERLAP` (Box stamps events to the second): events older than
+    ``lag`` are taken to be visible, which is what ``lag`` is for. ``timeout_seconds=0`` means a single read.
+    Re-logins are looked for after the termination of the pending users
     and of ``terminated_earlier`` (``box_user_id``, ``terminated_at``: users confirmed by earlier runs).
     ``on_poll(confirmed, pending)`` reports progress after each read.
     """
@@ -199,12 +203,13 @@ async def reconcile(
     deadline = clock() + timedelta(seconds=timeout_seconds)
     types = [*confirmation_types, *relogin_types]
     polls = 0
+    events, window_start = events_frame([]), since
     while True:
         until = clock() - lag
-        if until > since:
-            events = await read_events_frame(source, since=since, until=until, event_types=types)
-        else:
-            events = events_frame([])
+        if until > window_start:
+            fresh = await read_events_frame(source, since=window_start, until=until, event_types=types)
+            events = _without_repeats(pl.concat([events, fresh]))
+            window_start = max(since, until - POLL_OVERLAP)
         polls += 1
         confirmations = match_confirmations(pending, events, event_types=confirmation_types, tolerance=skew)
         if on_poll is not None:
