@@ -176,9 +176,14 @@ def _csv_header(head: str, delimiter: str, synonyms: Synonyms) -> _CsvHeader:
 
 
 def _best_csv_header(name: str, text_head: str, synonyms: Synonyms) -> _CsvHeader:
-    """The delimiter whose split finds a login header earliest (then with the most fields mapped)."""
+    """The delimiter whose split finds a login header earliest (then with the most fields mapped, then splitting the
+    header into the most cells: ``Email;;`` is a login header split on anything, its key ignoring punctuation)."""
     candidates = [_csv_header(text_head, delimiter, synonyms) for delimiter in CSV_DELIMITERS]
-    found = [(c.match.row_index, -len(c.match.columns), order, c) for order, c in enumerate(candidates) if c.match]
+    found = [
+        (c.match.row_index, -len(c.match.columns), -len(c.top_rows[c.match.row_index]), order, c)
+        for order, c in enumerate(candidates)
+        if c.match
+    ]
     if found:
         return min(found)[-1]
     widest = max(candidates, key=lambda c: len(headers_seen(c.top_rows)))
