@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -512,3 +513,17 @@ def test_intent_is_in_flight_until_its_answer_settles_it(ledger: Ledger) -> None
     assert ledger.in_flight().is_empty()
     assert ledger.requests().get_column("request_id").to_list() == ["box-req-9"]
     assert ledger.accepted().get_column("request_id").to_list() == ["box-req-9", "box-req-9"]
+
+
+def test_new_ledger_file_is_owner_only(tmp_path: Path) -> None:
+    """The ledger holds personal data: created 0600 (and so are SQLite's -wal/-shm files) whatever the umask."""
+    previous = os.umask(0o022)
+    try:
+        with Ledger(tmp_path / "ledger.sqlite") as opened:
+            start(opened)
+            files = sorted(tmp_path.glob("ledger.sqlite*"))
+            modes = {path.name: path.stat().st_mode & 0o777 for path in files}
+    finally:
+        os.umask(previous)
+    assert modes["ledger.sqlite"] == 0o600
+    assert set(modes.values()) == {0o600}, modes

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from pydantic import SecretStr
 
+from box_offboarding.errors import BoxAuthError
 from box_offboarding.ledger import Ledger
 from box_offboarding.pipeline import RunOutcome, run_offboarding
 from box_offboarding.settings import Settings
@@ -299,3 +301,15 @@ def test_delivery_failure_is_reported_and_keeps_report_and_ledger(simulator: Run
     with Ledger(tmp_path / "ledger.sqlite") as ledger:
         assert ledger.runs().get_column("status").to_list() == ["failed"]
         assert ledger.confirmed().height == 4
+
+
+def test_a_run_that_raises_is_marked_failed_in_the_ledger(simulator: RunningSimulator, tmp_path: Path) -> None:
+    """Refused credentials raise a clear error, and the ledger says the run failed (not forever "running")."""
+    wrong = settings_for(simulator, tmp_path)
+    wrong = wrong.model_copy(update={"box": simulator.box_settings(client_secret=SecretStr("not-the-secret"))})
+    with pytest.raises(BoxAuthError):
+        run(hr_files(tmp_path)[:2], wrong)
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        runs = ledger.runs()
+    assert runs.get_column("status").to_list() == ["failed"]
+    assert "BoxAuthError" in str(runs.get_column("summary")[0])

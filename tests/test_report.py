@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import time
 import zipfile
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -23,6 +24,7 @@ from box_offboarding.report import (
     DATETIME_FORMAT,
     STATUS_FILLS,
     RunSummary,
+    remove_stale_temp_files,
     report_path,
     status_counts,
     write_report,
@@ -451,3 +453,15 @@ def test_200k_rows(tmp_path: Path) -> None:
     read = fastexcel.read_excel(path).load_sheet_by_name("Users").to_polars()
     assert read.height == n
     assert read.get_column("row").cast(pl.Int64).to_list() == list(range(2, n + 2))
+
+
+def test_stale_temp_files_of_killed_runs_are_removed(tmp_path: Path) -> None:
+    """A half-written report left by a killed run is deleted once old; a fresh one (a run writing now) is kept."""
+    old = tmp_path / ".offboarding-20261128T020000Z-x.xlsx.abc123.tmp"
+    fresh = tmp_path / ".offboarding-20261129T020000Z-y.xlsx.def456.tmp"
+    for temp in (old, fresh):
+        temp.write_bytes(b"half a workbook")
+    os.utime(old, (time.time() - 7 * 3600, time.time() - 7 * 3600))
+    assert remove_stale_temp_files(tmp_path) == [old]
+    assert not old.exists()
+    assert fresh.exists()

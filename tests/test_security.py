@@ -210,12 +210,6 @@ def test_refused_permission_stops_before_anything_else_is_sent(tmp_path: Path) -
     assert outcome.counts[Status.FAILED.value] == LEAVERS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.run_offboarding still runs reconcile_stage after a 403 stopped the termination: with users "
-    "pending from an earlier run it reads admin events, is refused again and the run dies without a report "
-    "(fix described in the reliability report)",
-)
 def test_refused_permission_stops_before_reading_events_for_earlier_pending_users(tmp_path: Path) -> None:
     """An earlier run left users pending; the account has since lost admin: the 403 on the first batch stops the
     run with a report, and no admin-event read is sent after it."""

@@ -19,6 +19,7 @@ Storage choices:
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -186,6 +187,8 @@ class Ledger:
     def __init__(self, path: Path | str, *, busy_timeout_seconds: float = 30.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():  # owner-only, like the reports: it holds the same personal data
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))  # SQLite gives -wal/-shm the same mode
         # Transactions are explicit (BEGIN IMMEDIATE ... COMMIT), so the module's implicit ones are turned off.
         self._connection = sqlite3.connect(
             self.path, timeout=busy_timeout_seconds, isolation_level=None, check_same_thread=False

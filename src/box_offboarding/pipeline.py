@@ -218,7 +218,7 @@ async def plan_stage(
             concurrency=settings.box.max_in_flight,
         )
     planned = _with_result_columns(checked.join(resolved, on="login", how="left", maintain_order="left"))
-    planned = _apply_box_facts(planned, ledger=ledger, settings=settings)
+    planned = _apply_box_facts(planned, ledger=ledger, settings=settings, run_id=context.run_id)
     targets = (
         planned.filter(pl.col("status").is_null()).select("box_user_id", "login").unique("box_user_id", keep="first")
     )
@@ -242,7 +242,7 @@ def keep_shard(rows: pl.DataFrame, *, index: int, count: int) -> pl.DataFrame:
     return with_shard.filter(pl.col("shard").fill_null(0) == index).drop("shard")
 
 
-def _apply_box_facts(rows: pl.DataFrame, *, ledger: Ledger, settings: Settings) -> pl.DataFrame:
+def _apply_box_facts(rows: pl.DataFrame, *, ledger: Ledger, settings: Settings, run_id: str) -> pl.DataFrame:
     rows = _decide(rows, pl.col("box_user_id").is_null(), Status.NOT_FOUND, pl.lit("no Box user has this login"))
     if settings.protect_admins:
         rows = _decide(
@@ -252,15 +252,17 @@ def _apply_box_facts(rows: pl.DataFrame, *, ledger: Ledger, settings: Settings) 
             pl.lit("Box ") + pl.col("box_role") + pl.lit(" (admins are protected)"),
         )
     rows = _decide(rows, pl.col("box_status") == "inactive", Status.SKIPPED, pl.lit("inactive in Box"))
+    user_ids = rows.filter(pl.col("status").is_null()).get_column("box_user_id").to_list()
+    confirmed = ledger.confirmed(user_ids=user_ids)
+    rows = _confirmed_by_this_run(rows, confirmed.filter(pl.col("run_id") == run_id), ledger=ledger, run_id=run_id)
     if settings.force:
         return rows
-    user_ids = rows.filter(pl.col("status").is_null()).get_column("box_user_id").to_list()
-    confirmed = ledger.confirmed(user_ids=user_ids).select(
+    earlier = confirmed.filter(pl.col("run_id") != run_id).select(
         pl.col("user_id").alias("box_user_id"),
         pl.col("run_id").alias("earlier_run"),
         pl.col("confirmed_at").alias("earlier_confirmed_at"),
     )
-    rows = rows.join(confirmed, on="box_user_id", how="left", maintain_order="left")
+    rows = rows.join(earlier, on="box_user_id", how="left", maintain_order="left")
     reason = (
         pl.lit("already confirmed in run ")
         + pl.col("earlier_run")
@@ -269,6 +271,29 @@ def _apply_box_facts(rows: pl.DataFrame, *, ledger: Ledger, settings: Settings) 
     )
     rows = _decide(rows, pl.col("earlier_run").is_not_null(), Status.SKIPPED, reason)
     return rows.drop("earlier_run", "earlier_confirmed_at")
+
+
+def _confirmed_by_this_run(rows: pl.DataFrame, own: pl.DataFrame, *, ledger: Ledger, run_id: str) -> pl.DataFrame:
+    """A resumed run's own confirmations (it died after reconciling): ``confirmed``, with the proof, as before."""
+    if own.is_empty():
+        return rows
+    sent = ledger.requests(run_id).select("request_id", pl.col("sent_at").alias("own_requested_at"))
+    proof = own.join(sent, on="request_id", how="left").select(
+        pl.col("user_id").alias("box_user_id"),
+        pl.col("request_id").alias("own_request_id"),
+        pl.col("event_id").alias("own_event_id"),
+        pl.col("confirmed_at").alias("own_confirmed_at"),
+        "own_requested_at",
+    )
+    rows = rows.join(proof, on="box_user_id", how="left", maintain_order="left")
+    hit = pl.col("status").is_null() & pl.col("own_event_id").is_not_null()
+    return rows.with_columns(
+        pl.when(hit).then(pl.lit(Status.CONFIRMED.value)).otherwise(pl.col("status")).alias("status"),
+        *(
+            pl.when(hit).then(pl.col(f"own_{name}")).otherwise(pl.col(name)).alias(name)
+            for name in ("request_id", "event_id", "confirmed_at", "requested_at")
+        ),
+    ).drop("own_request_id", "own_event_id", "own_confirmed_at", "own_requested_at")
 
 
 def blast_radius_check(count: int, *, directory_size: int, settings: Settings) -> BlastRadiusError | None:
@@ -306,8 +331,8 @@ async def settle_in_flight(context: RunContext, *, client: BoxClient, ledger: Le
         relogin_types=(),
         skew=timedelta(seconds=settings.event_skew_seconds),
         lag=timedelta(0),
-        timeout_seconds=0,
-        poll_seconds=0,
+        timeout_seconds=settings.confirm_timeout_seconds,  # returns as soon as every user is proven
+        poll_seconds=settings.confirm_poll_seconds,
     )
     proven = pl.col("user_id").is_in(evidence.confirmations.get_column("box_user_id").to_list())
     outcomes = {
@@ -564,51 +589,62 @@ async def run_offboarding(
     """Ingest, validate and resolve, terminate, reconcile, report, deliver. Every input row ends with one status.
 
     The exit code is 0 when every file was read, no row failed, the run was not stopped and every configured
-    delivery succeeded; 1 otherwise. The report and the ledger are written in every case.
+    delivery succeeded; 1 otherwise. The report and the ledger are written in every case. A run that raises is
+    marked failed in the ledger (one killed outright stays "running", and the next run with its inputs resumes it).
     """
     protected = load_protected(settings.protected_path)
     with Ledger(settings.ledger_path) as ledger:
         context = start_run(ledger, paths, settings=settings, as_of=as_of)
         context.progress = progress
-        ingested = stage(ingest_stage)(paths, context)
-        aborted: str | None = None
-        async with BoxClient(settings.box) as client:
-            plan = await stage(plan_stage)(ingested.rows, context, client=client, ledger=ledger, protected=protected)
-            rows = plan.rows
-            ledger.record_rows(context.run_id, rows)
-            if plan.blast_radius is not None:
-                aborted = str(plan.blast_radius)
-            elif not settings.dry_run:
-                termination = await stage(terminate_stage)(plan, context, client=client, ledger=ledger)
-                rows = apply_outcomes(rows, termination.outcomes)
-                if termination.stopped_by is not None:
-                    aborted = (
-                        f"Box refused permission (403): {termination.stopped_by.message}; nothing further was sent"
-                    )
-                ledger.record_rows(context.run_id, rows)
-                rows = await stage(reconcile_stage)(rows, context, client=client, ledger=ledger)
-            api_calls = dict(client.calls)
-        rows = pending_reason(rows)
-        ledger.record_rows(context.run_id, rows)
-        finished_at = datetime.now(UTC)
-        report = stage(report_stage)(
-            rows, ingested, context, api_calls=api_calls, aborted=aborted, finished_at=finished_at
-        )
-        outcome = RunOutcome(
-            context.run_id, as_of, settings.dry_run, rows, ingested.errors, report, status_counts(rows),
-            exit_code_for(rows, ingested, aborted=aborted), aborted, context.notes, api_calls,
-        )  # fmt: skip
-        outcome.deliveries = await stage(deliver_stage)(outcome, settings=settings)
-        if outcome.failed_deliveries:
-            outcome.exit_code = 1
-            outcome.notes.extend(f"delivery by {d.channel} failed: {d.detail}" for d in outcome.failed_deliveries)
+        try:
+            outcome = await _run_stages(paths, context, ledger=ledger, protected=protected, stage=stage)
+        except Exception as error:
+            ledger.finish_run(context.run_id, status="failed", finished_at=datetime.now(UTC), report_path=None,
+                              summary={"error": f"{type(error).__name__}: {error}"})  # fmt: skip
+            raise
         ledger.finish_run(
             context.run_id,
-            status="succeeded" if outcome.exit_code == 0 else ("aborted" if aborted else "failed"),
-            finished_at=finished_at,
-            report_path=str(report),
-            summary={"counts": outcome.counts, "aborted": aborted, "relogins": outcome.relogins},
+            status="succeeded" if outcome.exit_code == 0 else ("aborted" if outcome.aborted else "failed"),
+            finished_at=datetime.now(UTC),
+            report_path=str(outcome.report),
+            summary={"counts": outcome.counts, "aborted": outcome.aborted, "relogins": outcome.relogins},
         )
+    return outcome
+
+
+async def _run_stages(
+    paths: Sequence[Path], context: RunContext, *, ledger: Ledger, protected: frozenset[str], stage: StageWrapper
+) -> RunOutcome:
+    settings = context.settings
+    ingested = stage(ingest_stage)(paths, context)
+    aborted: str | None = None
+    async with BoxClient(settings.box) as client:
+        plan = await stage(plan_stage)(ingested.rows, context, client=client, ledger=ledger, protected=protected)
+        rows = plan.rows
+        ledger.record_rows(context.run_id, rows)
+        if plan.blast_radius is not None:
+            aborted = str(plan.blast_radius)
+        elif not settings.dry_run:
+            termination = await stage(terminate_stage)(plan, context, client=client, ledger=ledger)
+            rows = apply_outcomes(rows, termination.outcomes)
+            ledger.record_rows(context.run_id, rows)
+            if termination.stopped_by is not None:
+                aborted = f"Box refused permission (403): {termination.stopped_by.message}; nothing further was sent"
+            else:
+                rows = await stage(reconcile_stage)(rows, context, client=client, ledger=ledger)
+        api_calls = dict(client.calls)
+    rows = pending_reason(rows)
+    ledger.record_rows(context.run_id, rows)
+    report = stage(report_stage)(rows, ingested, context, api_calls=api_calls, aborted=aborted,
+                                 finished_at=datetime.now(UTC))  # fmt: skip
+    outcome = RunOutcome(
+        context.run_id, context.as_of, settings.dry_run, rows, ingested.errors, report, status_counts(rows),
+        exit_code_for(rows, ingested, aborted=aborted), aborted, context.notes, api_calls,
+    )  # fmt: skip
+    outcome.deliveries = await stage(deliver_stage)(outcome, settings=settings)
+    if outcome.failed_deliveries:
+        outcome.exit_code = 1
+        outcome.notes.extend(f"delivery by {d.channel} failed: {d.detail}" for d in outcome.failed_deliveries)
     return outcome
 
 

@@ -18,6 +18,7 @@ import contextlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from copy import copy
 from dataclasses import dataclass
@@ -341,9 +342,24 @@ def _write_errors(sheet: Any, styles: _Styles, errors: pl.DataFrame) -> None:
 # --- Saving --------------------------------------------------------------------------------------------------------
 
 
+#: A temporary report file older than this was left by a killed run (none takes this long), and is removed.
+STALE_TEMP_SECONDS = 6 * 3600
+
+
+def remove_stale_temp_files(directory: Path, *, older_than_seconds: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Delete half-written reports that killed runs left behind (they hold personal data); returns them."""
+    cutoff = time.time() - older_than_seconds
+    stale = [temp for temp in directory.glob(".offboarding-*.xlsx.*.tmp") if temp.stat().st_mtime < cutoff]
+    for temp in stale:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    return stale
+
+
 def _save_atomically(workbook: Any, path: Path, *, mode: int) -> None:
     """Write next to ``path``, flush to disk, then rename: the final name only ever holds a complete report."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    remove_stale_temp_files(path.parent)
     descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "w+b") as handle:

@@ -67,14 +67,14 @@ class SimulatorAddress:
 
     def box_settings(self, **overrides: Any) -> BoxSettings:
         """Box client settings for this simulator; ``overrides`` sets any other :class:`BoxSettings` field."""
-        return BoxSettings(
-            base_url=self.base_url,
-            upload_url=self.upload_url,
-            client_id=self.config.client_id,
-            client_secret=SecretStr(self.config.client_secret),
-            enterprise_id=self.config.enterprise_id,
-            **overrides,
-        )
+        values: dict[str, Any] = {
+            "base_url": self.base_url,
+            "upload_url": self.upload_url,
+            "client_id": self.config.client_id,
+            "client_secret": SecretStr(self.config.client_secret),
+            "enterprise_id": self.config.enterprise_id,
+        }
+        return BoxSettings(**{**values, **overrides})
 
 
 @dataclass(frozen=True)
