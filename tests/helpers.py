@@ -3,6 +3,7 @@ environments pointing at a simulator, HR files of leavers, and readers for what 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,15 +17,13 @@ import openpyxl
 from box_offboarding.settings import BoxSettings, Settings
 from box_offboarding.simulator import (
     DirectoryUser,
+    SimulatorAddress,
     SimulatorConfig,
     generate_directory,
     load_directory,
     run_simulator,
     run_simulator_process,
 )
-from box_offboarding.simulator.server import SimulatorAddress
-from test_cli import environment as cli_test_environment  # the same set-up as the CLI tests, plus what is below
-from test_delivery import box_settings as delivery_box_settings
 
 AS_OF = date(2026, 11, 29)
 OFFBOARD = str(Path(sys.executable).parent / "offboard")
@@ -75,7 +74,7 @@ def write_leavers_csv(path: Path, people: Sequence[DirectoryUser], *, extra_line
 def box_settings(sim: SimulatorAddress, **overrides: Any) -> BoxSettings:
     """Box settings reaching ``sim`` with its credentials, retries without back-off pauses, no client-side cap."""
     unhurried = {"backoff_max_seconds": 0, "rate_limit_per_minute": UNLIMITED_PER_MINUTE}
-    return delivery_box_settings(sim, **{**unhurried, **overrides})  # type: ignore[arg-type]
+    return sim.box_settings(**{**unhurried, **overrides})
 
 
 def run_settings(
@@ -97,12 +96,19 @@ def run_settings(
 def cli_environment(sim: SimulatorAddress, folder: Path, **extra: str) -> dict[str, str]:
     """The environment a user would set for ``offboard run`` against ``sim`` (nothing inherited from BOX_/OFFBOARD_),
     without back-off pauses, client-side rate cap or blast-radius guard."""
-    unhurried = {
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith(("BOX_", "OFFBOARD_"))}
+    return {
+        **inherited,
+        **sim.environment,
+        "BOX_BACKOFF_INITIAL_SECONDS": "0",
         "BOX_BACKOFF_MAX_SECONDS": "0",
         "BOX_RATE_LIMIT_PER_MINUTE": str(UNLIMITED_PER_MINUTE),
         "OFFBOARD_ALLOW_LARGE_RUN": "true",
+        "OFFBOARD_LEDGER_PATH": str(folder / "ledger.sqlite"),
+        "OFFBOARD_REPORT_DIR": str(folder / "reports"),
+        "OFFBOARD_CONFIRM_POLL_SECONDS": "0.05",
+        **extra,
     }
-    return cli_test_environment(sim, folder, **{**unhurried, **extra})  # type: ignore[arg-type]
 
 
 def report_records(path: Path) -> list[dict[str, Any]]:

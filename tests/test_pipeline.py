@@ -19,6 +19,7 @@ from box_offboarding.ledger import Ledger
 from box_offboarding.pipeline import RunOutcome, run_offboarding
 from box_offboarding.settings import Settings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
+from helpers import formula_cells, report_records
 
 AS_OF = date(2026, 11, 29)
 DIRECTORY = [
@@ -151,19 +152,7 @@ def run(paths: list[Path], settings: Settings) -> RunOutcome:
 
 def report_rows(path: Path) -> dict[tuple[str, int], dict[str, object]]:
     """The report's Users sheet keyed by (file, row)."""
-    book = openpyxl.load_workbook(path, read_only=True)
-    rows = list(book["Users"].iter_rows(values_only=True))
-    header = [str(cell) for cell in rows[0]]
-    padded = [(*row, *[None] * (len(header) - len(row))) for row in rows[1:]]  # read-only mode drops empty tails
-    records = [dict(zip(header, row, strict=True)) for row in padded]
-    return {(str(record["file"]), int(str(record["row"]))): record for record in records}
-
-
-def formula_cells(path: Path) -> list[str]:
-    """Coordinates of every cell in every sheet that Excel would evaluate as a formula."""
-    book = openpyxl.load_workbook(path)
-    return [f"{ws.title}!{cell.coordinate}" for ws in book.worksheets for row in ws.iter_rows() for cell in row
-            if cell.data_type == "f"]  # fmt: skip
+    return {(str(record["file"]), int(str(record["row"]))): record for record in report_records(path)}
 
 
 def test_every_row_gets_its_status_in_the_report(simulator: RunningSimulator, tmp_path: Path) -> None:
