@@ -6,6 +6,8 @@ Prefect flow) can tell an expected, explained failure from a bug. Messages never
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class OffboardingError(Exception):
     """Base of every error this product raises deliberately."""
@@ -63,18 +65,8 @@ class BoxPermissionError(BoxAPIError):
 class BoxConflictError(BoxAPIError):
     """409: the item already exists (an upload to a taken name); ``conflict_file_id`` is the existing file's id."""
 
-    def __init__(
-        self,
-        *,
-        status: int,
-        code: str | None,
-        message: str | None,
-        request_id: str | None,
-        method: str,
-        url: str,
-        conflict_file_id: str | None,
-    ) -> None:
-        super().__init__(status=status, code=code, message=message, request_id=request_id, method=method, url=url)
+    def __init__(self, *, conflict_file_id: str | None, **details: Any) -> None:
+        super().__init__(**details)
         self.conflict_file_id = conflict_file_id
 
 
