@@ -107,6 +107,7 @@ def cli_environment(sim: SimulatorAddress, folder: Path, **extra: str) -> dict[s
         "OFFBOARD_LEDGER_PATH": str(folder / "ledger.sqlite"),
         "OFFBOARD_REPORT_DIR": str(folder / "reports"),
         "OFFBOARD_CONFIRM_POLL_SECONDS": "0.05",
+        "OFFBOARD_CONFIRM_TIMEOUT_SECONDS": "10",  # also bounds the wait for a lost batch's event after a crash
         **extra,
     }
 

@@ -35,6 +35,7 @@ def environment(sim: RunningSimulator, tmp_path: Path, **extra: str) -> dict[str
         OFFBOARD_LEDGER_PATH=str(tmp_path / "ledger.sqlite"),
         OFFBOARD_REPORT_DIR=str(tmp_path / "reports"),
         OFFBOARD_CONFIRM_POLL_SECONDS="0.05",
+        OFFBOARD_CONFIRM_TIMEOUT_SECONDS="5",  # events come at once here; also bounds the wait after a crash
     )
     env.update(extra)
     return env

@@ -194,11 +194,6 @@ class MovableClock:
 def settings_for(sim: RunningSimulator, **overrides: Any) -> BoxSettings:
     """Client settings pointing at ``sim``: a budget far above the simulator's, tiny back-offs."""
     values: dict[str, Any] = {
-        "base_url": sim.base_url,
-        "upload_url": sim.upload_url,
-        "client_id": sim.config.client_id,
-        "client_secret": SecretStr(sim.config.client_secret),
-        "enterprise_id": sim.config.enterprise_id,
         "rate_limit_per_minute": 600_000,
         "max_attempts": 8,
         "max_retry_seconds": 20,
@@ -206,7 +201,7 @@ def settings_for(sim: RunningSimulator, **overrides: Any) -> BoxSettings:
         "backoff_max_seconds": 0.01,
         "timeout_seconds": 10,
     }
-    return BoxSettings(_env_file=None, **{**values, **overrides})
+    return sim.box_settings(_env_file=None, **{**values, **overrides})
 
 
 async def fresh_token(sim: RunningSimulator) -> str:

@@ -127,16 +127,7 @@ def sim() -> Iterator[RunningSimulator]:
 
 
 def box_settings(sim: RunningSimulator, **overrides: Any) -> BoxSettings:
-    values: dict[str, Any] = {
-        "base_url": sim.base_url,
-        "upload_url": sim.upload_url,
-        "client_id": sim.config.client_id,
-        "client_secret": sim.config.client_secret,
-        "enterprise_id": sim.config.enterprise_id,
-        "backoff_initial_seconds": 0,
-        **overrides,
-    }
-    return BoxSettings(**values)
+    return sim.box_settings(**{"backoff_initial_seconds": 0, **overrides})
 
 
 class RefuseNewVersions(httpx.AsyncHTTPTransport):

@@ -217,6 +217,9 @@ async def plan_stage(
             strategy=settings.resolve_strategy,  # type: ignore[arg-type]
             concurrency=settings.box.max_in_flight,
         )
+    context.notes.append(
+        f"resolved {len(set(to_resolve))} logins by {strategy} against a directory of {directory_size} users"
+    )
     planned = _with_result_columns(checked.join(resolved, on="login", how="left", maintain_order="left"))
     planned = _apply_box_facts(planned, ledger=ledger, settings=settings, run_id=context.run_id)
     targets = (

@@ -124,7 +124,9 @@ class Settings(BaseSettings):
         description="Admin event types that prove a termination. Box does not publish it: verify against one "
         "manual termination in your tenant.",
     )
-    confirm_timeout_seconds: float = Field(120.0, ge=0, description="How long to poll for events (0: don't).")
+    confirm_timeout_seconds: float = Field(
+        120.0, ge=0, description="How long to poll for events (0: don't); also the wait for a lost batch's events."
+    )
     confirm_poll_seconds: float = Field(5.0, ge=0, description="Pause between event polls.")
     event_skew_seconds: float = Field(300.0, ge=0, description="Read events from this long before the first request.")
     event_lag_seconds: float = Field(0.0, ge=0, description="Read events up to now minus this.")
