@@ -260,3 +260,29 @@ async def test_credentials_from_prefect_secret_blocks(
     state = await run_flow(inputs=[str(leavers_csv(simulator, tmp_path / "l.csv", 2))], as_of=AS_OF)
     assert state.is_completed(), state.message
     assert (await state.result())["confirmed"] == 2
+
+
+def test_cli_run_with_prefect_runs_the_flow(
+    prefect_harness: None, simulator: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`offboard run --prefect` goes through the offboard flow: a flow run named for the day, the report written."""
+    from typer.testing import CliRunner
+
+    from box_offboarding.cli import app
+
+    use_simulator(monkeypatch, simulator, tmp_path)
+    monkeypatch.setenv("OFFBOARD_FORCE", "false")  # the command exports it: restored after the test
+    hr = leavers_csv(simulator, tmp_path / "l.csv", 3)
+    result = CliRunner().invoke(
+        app, ["run", str(hr), "--as-of", "2026-11-29", "--prefect", "--report-dir", str(tmp_path / "cli-reports")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "the offboard flow run ended Completed" in result.output
+    assert len(list((tmp_path / "cli-reports").glob("offboarding-*.xlsx"))) == 1
+
+    async def latest_flow_run_name() -> str:
+        async with get_client() as client:
+            runs = await client.read_flow_runs(sort="START_TIME_DESC", limit=1)  # type: ignore[arg-type]
+        return str(runs[0].name)
+
+    assert asyncio.run(latest_flow_run_name()) == "offboard-2026-11-29"

@@ -115,6 +115,14 @@ TimeoutOpt = Annotated[
 ]
 LedgerOpt = Annotated[Path | None, typer.Option("--ledger", help="SQLite ledger file (default data/ledger.sqlite).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Terminate again users confirmed in an earlier run.")]
+PrefectOpt = Annotated[
+    bool,
+    typer.Option(
+        "--prefect",
+        help="Run it as the offboard Prefect flow (on PREFECT_API_URL, else an ephemeral server: ~20 s more), "
+        "with the flow run's artifacts. Default: the same stages in-process.",
+    ),
+]
 
 
 def _parse_date(text: str | None) -> date | None:
@@ -140,10 +148,13 @@ def _exit_on_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def _offboard(files: list[Path] | None, *, as_of: str | None, dry_run: bool, **overrides: Any) -> None:
+def _offboard(
+    files: list[Path] | None, *, as_of: str | None, dry_run: bool, prefect: bool = False, **overrides: Any
+) -> None:
     settings = _settings_or_exit(dry_run=dry_run, **overrides)
+    runner = _run_as_flow if prefect else _run
     with _exit_on_errors():
-        code = _run(list(files or []), as_of=_parse_date(as_of), settings=settings)
+        code = runner(list(files or []), as_of=_parse_date(as_of), settings=settings)
     raise typer.Exit(code)
 
 
@@ -160,6 +171,7 @@ def run(
     confirm_timeout: TimeoutOpt = None,
     ledger: LedgerOpt = None,
     force: ForceOpt = False,
+    prefect: PrefectOpt = False,
 ) -> None:
     """Offboard the leavers in FILES against the configured Box (BOX_BASE_URL, BOX_CLIENT_ID, ...).
 
@@ -168,7 +180,8 @@ def run(
     """
     _offboard(files, as_of=as_of, dry_run=dry_run, protected_path=protected, report_dir=report_dir,
               batch_size=batch_size, max_users=max_users, allow_large_run=allow_large_run or None,
-              confirm_timeout_seconds=confirm_timeout, ledger_path=ledger, force=force or None)  # fmt: skip
+              confirm_timeout_seconds=confirm_timeout, ledger_path=ledger, force=force or None,
+              prefect=prefect)  # fmt: skip
 
 
 @app.command()
@@ -180,10 +193,12 @@ def plan(
     max_users: MaxUsersOpt = None,
     allow_large_run: LargeOpt = False,
     ledger: LedgerOpt = None,
+    prefect: PrefectOpt = False,
 ) -> None:
     """Dry run: read, validate and resolve FILES and report what would be terminated; nothing is terminated."""
     _offboard(files, as_of=as_of, dry_run=True, protected_path=protected, report_dir=report_dir,
-              max_users=max_users, allow_large_run=allow_large_run or None, ledger_path=ledger)  # fmt: skip
+              max_users=max_users, allow_large_run=allow_large_run or None, ledger_path=ledger,
+              prefect=prefect)  # fmt: skip
 
 
 @app.command()
@@ -315,14 +330,19 @@ def demo(
 
 
 def _demo_night(label: str, paths: list[Path], *, as_of: date) -> int:
-    """One run of the real offboard flow; prints its summary and returns its exit code."""
+    """One night of the demo: the real offboard flow on the sample files."""
+    return _flow_run(label, inputs=[str(path) for path in paths], as_of=as_of)
+
+
+def _flow_run(label: str, **parameters: Any) -> int:
+    """Run the real offboard flow (on PREFECT_API_URL, or an ephemeral server); print its summary; its exit code."""
     from box_offboarding.orchestration import offboard
 
-    async def night() -> Any:
-        return await offboard(inputs=[str(path) for path in paths], as_of=as_of, return_state=True)
+    async def once() -> Any:
+        return await offboard(**parameters, return_state=True)
 
     with console.status(f"{label}: running the offboard flow (the first start of Prefect takes ~20 s)..."):
-        state = asyncio.run(night())
+        state = asyncio.run(once())
     result = state.result(raise_on_failure=False)
     if not isinstance(result, dict):
         console.print(f"[red]{label}: the flow ended {state.name}: {state.message}[/red]")
@@ -330,8 +350,34 @@ def _demo_night(label: str, paths: list[Path], *, as_of: date) -> int:
     counts = {status.value: int(result.get(status.value, 0)) for status in Status}
     Console().print(f"\n[bold]{label}[/bold]: the offboard flow run ended {state.name}")
     notes = [f"re-logins after termination: {result.get('relogins', 0)}"]
+    notes += [] if state.is_completed() else [f"flow run {state.name}: {state.message}"]
     _print_summary(counts, report=Path(str(result["report"])), run_id=str(result["run_id"]), aborted=None, notes=notes)
     return 0 if state.is_completed() else 1
+
+
+def _run_as_flow(files: list[Path], *, as_of: date | None, settings: Settings) -> int:
+    """``offboard run --prefect``: the same run as the ``offboard`` flow, recorded by Prefect with its artifacts.
+
+    The flow reads its settings from the environment, as a deployment does; the command's choices that are not flow
+    parameters are exported to this process's environment first.
+    """
+    os.environ.update(
+        OFFBOARD_LEDGER_PATH=str(settings.ledger_path),
+        OFFBOARD_REPORT_DIR=str(settings.report_dir),
+        OFFBOARD_FORCE=str(settings.force).lower(),
+    )
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    parameters: dict[str, Any] = {
+        "inputs": [str(path) for path in files] or None,
+        "as_of": as_of,
+        "dry_run": settings.dry_run,
+        "batch_size": settings.batch_size,
+        "max_users": settings.max_users,
+        "allow_large_run": settings.allow_large_run,
+        "confirm_timeout_seconds": settings.confirm_timeout_seconds,
+        "protected_path": str(settings.protected_path) if settings.protected_path else None,
+    }
+    return _flow_run("offboard", **parameters)
 
 
 def main() -> None:  # pragma: no cover - console entry point
