@@ -66,7 +66,6 @@ class RunContext:
     as_of: date
     run_id: str
     started_at: datetime
-    resumed: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     progress: ProgressCallback = _no_progress
@@ -86,8 +85,6 @@ class Plan:
 
     rows: pl.DataFrame
     targets: pl.DataFrame  # box_user_id, login: unique users to send
-    directory_size: int
-    strategy: str
     blast_radius: BlastRadiusError | None
 
 
@@ -132,7 +129,7 @@ def start_run(ledger: Ledger, paths: Sequence[Path], *, settings: Settings, as_o
     now = datetime.now(UTC)
     previous = ledger.find_unfinished_run(key)
     if previous is not None:
-        context = RunContext(settings=settings, as_of=as_of, run_id=previous, started_at=now, resumed=True)
+        context = RunContext(settings=settings, as_of=as_of, run_id=previous, started_at=now)
         context.notes.append(f"resumed run {previous}, which had stopped before finishing")
         return context
     run_id = f"{now:%Y%m%d}-{uuid4().hex[:8]}"
@@ -229,7 +226,7 @@ async def plan_stage(
     if settings.dry_run or guard is not None:
         why = pl.lit("dry run" if guard is None else f"not sent: {guard}")
         planned = _decide(planned, pl.lit(value=True), Status.PLANNED, why)
-    return Plan(planned, targets, directory_size, strategy, guard)
+    return Plan(planned, targets, guard)
 
 
 def keep_shard(rows: pl.DataFrame, *, index: int, count: int) -> pl.DataFrame:
