@@ -277,23 +277,16 @@ def _confirmed_by_this_run(rows: pl.DataFrame, own: pl.DataFrame, *, ledger: Led
     """A resumed run's own confirmations (it died after reconciling): ``confirmed``, with the proof, as before."""
     if own.is_empty():
         return rows
-    sent = ledger.requests(run_id).select("request_id", pl.col("sent_at").alias("own_requested_at"))
+    sent = ledger.requests(run_id).select("request_id", pl.col("sent_at").alias("requested_at"))
     proof = own.join(sent, on="request_id", how="left").select(
         pl.col("user_id").alias("box_user_id"),
-        pl.col("request_id").alias("own_request_id"),
-        pl.col("event_id").alias("own_event_id"),
-        pl.col("confirmed_at").alias("own_confirmed_at"),
-        "own_requested_at",
+        pl.lit(Status.CONFIRMED.value).alias("status"),
+        "request_id",
+        "event_id",
+        "confirmed_at",
+        "requested_at",
     )
-    rows = rows.join(proof, on="box_user_id", how="left", maintain_order="left")
-    hit = pl.col("status").is_null() & pl.col("own_event_id").is_not_null()
-    return rows.with_columns(
-        pl.when(hit).then(pl.lit(Status.CONFIRMED.value)).otherwise(pl.col("status")).alias("status"),
-        *(
-            pl.when(hit).then(pl.col(f"own_{name}")).otherwise(pl.col(name)).alias(name)
-            for name in ("request_id", "event_id", "confirmed_at", "requested_at")
-        ),
-    ).drop("own_request_id", "own_event_id", "own_confirmed_at", "own_requested_at")
+    return overlay(rows, proof, where=pl.col("status").is_null(), found="event_id")
 
 
 def blast_radius_check(count: int, *, directory_size: int, settings: Settings) -> BlastRadiusError | None:
@@ -414,13 +407,19 @@ async def terminate_stage(plan: Plan, context: RunContext, *, client: BoxClient,
 
 def apply_outcomes(rows: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
     """Give every row of a terminated user its user's outcome (duplicates keep their own status)."""
-    joined = rows.join(outcomes.rename(lambda c: f"out_{c}"), left_on="box_user_id", right_on="out_box_user_id",
-                       how="left", maintain_order="left")  # fmt: skip
-    take = pl.col("status").is_null() & pl.col("out_status").is_not_null()
-    outcome_columns = ("status", "reason", "request_id", "requested_at")
+    return overlay(rows, outcomes, where=pl.col("status").is_null(), found="status")
+
+
+def overlay(rows: pl.DataFrame, updates: pl.DataFrame, *, where: pl.Expr, found: str) -> pl.DataFrame:
+    """Rows matching ``where`` whose user has a row in ``updates`` (one per ``box_user_id``, ``found`` not null)
+    take that row's other columns; every other row keeps its values."""
+    columns = [name for name in updates.columns if name != "box_user_id"]
+    incoming = updates.rename({name: f"new_{name}" for name in columns})
+    joined = rows.join(incoming, on="box_user_id", how="left", maintain_order="left")
+    take = where & pl.col(f"new_{found}").is_not_null()
     return joined.with_columns(
-        [pl.when(take).then(pl.col(f"out_{c}")).otherwise(pl.col(c)).alias(c) for c in outcome_columns]
-    ).drop([c for c in joined.columns if c.startswith("out_")])
+        pl.when(take).then(pl.col(f"new_{name}")).otherwise(pl.col(name)).alias(name) for name in columns
+    ).drop(f"new_{name}" for name in columns)
 
 
 # --- stage 4: reconcile ----------------------------------------------------------------------------------------------
@@ -475,22 +474,13 @@ def _record_reconciliation(result: ReconcileResult, ledger: Ledger, *, tolerance
 def apply_reconciliation(rows: pl.DataFrame, result: ReconcileResult) -> pl.DataFrame:
     """``pending`` rows with an event become ``confirmed``; re-logins are flagged on the user's terminated rows
     (pending, confirmed, or skipped as confirmed by an earlier run)."""
-    joined = rows.join(result.confirmations.rename({"event_id": "ev_id", "confirmed_at": "ev_at"}),
-                       on="box_user_id", how="left", maintain_order="left")  # fmt: skip
-    hit = (pl.col("status") == Status.PENDING.value) & pl.col("ev_id").is_not_null()
-    joined = joined.with_columns(
-        pl.when(hit).then(pl.lit(Status.CONFIRMED.value)).otherwise(pl.col("status")).alias("status"),
-        pl.when(hit).then(None).otherwise(pl.col("reason")).alias("reason"),
-        pl.when(hit).then(pl.col("ev_id")).otherwise(pl.col("event_id")).alias("event_id"),
-        pl.when(hit).then(pl.col("ev_at")).otherwise(pl.col("confirmed_at")).alias("confirmed_at"),
-    ).drop("ev_id", "ev_at")
-    relogins = result.relogins.select("box_user_id", pl.col("relogin_after_termination").alias("relogin_at"))
-    joined = joined.join(relogins, on="box_user_id", how="left", maintain_order="left")
-    is_terminated = pl.col("status").is_in([Status.PENDING.value, Status.CONFIRMED.value, Status.SKIPPED.value])
-    return joined.with_columns(
-        pl.when(is_terminated).then(pl.col("relogin_at")).otherwise(pl.col("relogin_after_termination"))
-        .alias("relogin_after_termination")
-    ).drop("relogin_at")  # fmt: skip
+    proven = result.confirmations.with_columns(
+        pl.lit(Status.CONFIRMED.value).alias("status"), pl.lit(None, dtype=pl.String).alias("reason")
+    )
+    rows = overlay(rows, proven, where=pl.col("status") == Status.PENDING.value, found="event_id")
+    terminated = pl.col("status").is_in([Status.PENDING.value, Status.CONFIRMED.value, Status.SKIPPED.value])
+    relogins = result.relogins.select("box_user_id", "relogin_after_termination")
+    return overlay(rows, relogins, where=terminated, found="relogin_after_termination")
 
 
 # --- stage 5: report -----------------------------------------------------------------------------------------------
