@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import ParamSpec, Protocol, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 from uuid import uuid4
 
 import polars as pl
@@ -310,6 +310,21 @@ def blast_radius_check(count: int, *, directory_size: int, settings: Settings) -
 # --- stage 3: terminate --------------------------------------------------------------------------------------------
 
 
+async def reconcile_with(
+    client: BoxClient, pending: pl.DataFrame, *, settings: Settings, **overrides: Any
+) -> ReconcileResult:
+    """:func:`~box_offboarding.reconcile.reconcile` with its options from the settings; ``overrides`` replace some."""
+    options: dict[str, Any] = {
+        "confirmation_types": settings.confirmation_event_types,
+        "relogin_types": settings.relogin_event_types,
+        "skew": timedelta(seconds=settings.event_skew_seconds),
+        "lag": timedelta(seconds=settings.event_lag_seconds),
+        "timeout_seconds": settings.confirm_timeout_seconds,
+        "poll_seconds": settings.confirm_poll_seconds,
+    }
+    return await reconcile(client, pending, **{**options, **overrides})
+
+
 async def settle_in_flight(context: RunContext, *, client: BoxClient, ledger: Ledger) -> None:
     """After a crash: requests that left but whose answer was never recorded. Box's admin events tell which users
     Box terminated; those count as accepted (not sent again), the others are sent again."""
@@ -317,15 +332,12 @@ async def settle_in_flight(context: RunContext, *, client: BoxClient, ledger: Le
     if in_flight.is_empty():
         return
     settings = context.settings
-    evidence = await reconcile(
+    evidence = await reconcile_with(  # returns as soon as every user is proven
         client,
         in_flight.select(pl.col("user_id").alias("box_user_id"), "requested_at"),
-        confirmation_types=settings.confirmation_event_types,
+        settings=settings,
         relogin_types=(),
-        skew=timedelta(seconds=settings.event_skew_seconds),
         lag=timedelta(0),
-        timeout_seconds=settings.confirm_timeout_seconds,  # returns as soon as every user is proven
-        poll_seconds=settings.confirm_poll_seconds,
     )
     proven = pl.col("user_id").is_in(evidence.confirmations.get_column("box_user_id").to_list())
     outcomes = {
@@ -441,16 +453,11 @@ async def reconcile_stage(
         pl.col("user_id").alias("box_user_id"), pl.col("confirmed_at").alias("terminated_at")
     )
     with context.timed("reconcile"):
-        result = await reconcile(
+        result = await reconcile_with(
             client,
             pending,
+            settings=settings,
             terminated_earlier=terminated_earlier,
-            confirmation_types=settings.confirmation_event_types,
-            relogin_types=settings.relogin_event_types,
-            skew=timedelta(seconds=settings.event_skew_seconds),
-            lag=timedelta(seconds=settings.event_lag_seconds),
-            timeout_seconds=settings.confirm_timeout_seconds,
-            poll_seconds=settings.confirm_poll_seconds,
             on_poll=lambda confirmed, total: context.progress("reconcile", confirmed, total),
         )
     _record_reconciliation(result, ledger, tolerance=timedelta(seconds=settings.event_skew_seconds))
@@ -662,15 +669,11 @@ async def recheck_pending(*, settings: Settings) -> RecheckOutcome:
         if pending.is_empty():
             return RecheckOutcome(0, pl.DataFrame(schema=_CONFIRMED_SCHEMA), 0, {})
         async with BoxClient(settings.box) as client:
-            result = await reconcile(
+            result = await reconcile_with(
                 client,
                 pending.select(pl.col("user_id").alias("box_user_id"), "requested_at"),
-                confirmation_types=settings.confirmation_event_types,
-                relogin_types=settings.relogin_event_types,
-                skew=timedelta(seconds=settings.event_skew_seconds),
-                lag=timedelta(seconds=settings.event_lag_seconds),
+                settings=settings,
                 timeout_seconds=0,
-                poll_seconds=0,
             )
             api_calls = dict(client.calls)
         _record_reconciliation(result, ledger, tolerance=timedelta(seconds=settings.event_skew_seconds))
