@@ -87,6 +87,7 @@ def test_run_prints_summary_and_exits_zero(simulator: RunningSimulator, tmp_path
         ([], {"OFFBOARD_BATCH_SIZE": "0"}, "batch_size"),
         ([], {"BOX_BASE_URL": "api.box.com"}, "must start with http"),
         ([], {"BOX_CLIENT_SECRET": ""}, "BOX_CLIENT_SECRET"),
+        ([], {"OFFBOARD_TIMEZONE": "Mars/Olympus_Mons"}, "unknown timezone"),
         (["--protected", "/nonexistent/protected.txt"], {}, "protected list"),
     ],
 )

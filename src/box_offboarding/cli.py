@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -78,24 +78,13 @@ def _run(files: list[Path], *, as_of: date | None, settings: Settings) -> int:
     from box_offboarding.pipeline import run_offboarding
 
     paths = expand_inputs(files or [settings.inbox_dir])
-    as_of = as_of or today(settings.timezone)
+    as_of = as_of or settings.today()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         outcome = asyncio.run(run_offboarding(paths, settings=settings, as_of=as_of, progress=_RichProgress(bar)))
     _print_summary(outcome.counts, report=outcome.report, run_id=outcome.run_id, aborted=outcome.aborted,
                    notes=outcome.notes)  # fmt: skip
     return outcome.exit_code
-
-
-def today(timezone: str) -> date:
-    """Today's date in ``timezone`` (the as-of date of a nightly run)."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return datetime.now(ZoneInfo(timezone)).date()
-    except ZoneInfoNotFoundError as error:
-        raise ConfigurationError(f"unknown timezone {timezone!r} (OFFBOARD_TIMEZONE)") from error
 
 
 FilesArg = Annotated[
@@ -269,7 +258,7 @@ def events(
     the type that appeared in OFFBOARD_CONFIRMATION_EVENT_TYPES.
     """
     from collections import Counter
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from box_offboarding.box.client import BoxClient
 
@@ -312,7 +301,7 @@ def demo(
     from box_offboarding.simulator import run_simulator
 
     plan = demo_plan(Path.cwd())
-    as_of = today("UTC")
+    as_of = datetime.now(UTC).date()  # the sample files are dated relative to it
     with console.status("writing sample HR files..."):
         paths = write_demo_samples(plan, as_of=as_of)
     fresh_ledger(plan.ledger_path)

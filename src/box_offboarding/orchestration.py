@@ -187,13 +187,11 @@ async def offboard(
 
 async def offboard_with(settings: Settings, *, inputs: list[str] | None, as_of: date | None) -> State[Any]:
     """The flow's body, for callers that already hold settings (the demo, tests)."""
-    from box_offboarding.cli import today
-
     paths = expand_inputs(inputs or [settings.inbox_dir])
     artifact_id = await acreate_progress_artifact(0.0, key="offboarding-progress", description="Termination")
     progress = ProgressArtifact(artifact_id)
     outcome = await run_offboarding(
-        paths, settings=settings, as_of=as_of or today(settings.timezone), progress=progress, stage=as_task
+        paths, settings=settings, as_of=as_of or settings.today(), progress=progress, stage=as_task
     )
     await progress.finish()
     await publish_artifacts(outcome)

@@ -7,9 +7,11 @@ they are only revealed at the moment a request is built.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CONFIRMATION_EVENT_TYPES = ("TERMINATE_USER_SESSIONS",)
@@ -144,6 +146,19 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(30.0, gt=0, description="SMTP connection timeout.")
     mail_from: str | None = Field(None, description="Sender address of the report email.")
     mail_to: tuple[str, ...] = Field((), description="Recipients of the report email.")
+
+    def today(self) -> date:
+        """Today's date in :attr:`timezone`: the default as-of date of a run."""
+        return datetime.now(ZoneInfo(self.timezone)).date()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown timezone {value!r} (an IANA name such as Europe/Berlin)") from error
+        return value
 
     @model_validator(mode="after")
     def _shard_in_range(self) -> Settings:
