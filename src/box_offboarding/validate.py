@@ -15,12 +15,13 @@ import polars as pl
 from email_validator import EmailNotValidError, validate_email
 
 from box_offboarding.errors import ConfigurationError
+from box_offboarding.ingest.rows import WHITESPACE
 from box_offboarding.statuses import Status
 
 
 def normalise_login(column: pl.Expr) -> pl.Expr:
-    """Trim (incl. non-breaking and zero-width spaces) and lower-case; empty becomes null."""
-    cleaned = column.str.replace_all(r"[\s\u00a0\u200b\ufeff]+", " ").str.strip_chars().str.to_lowercase()
+    """Trim (incl. non-breaking and zero-width spaces, as ingest does) and lower-case; empty becomes null."""
+    cleaned = column.str.strip_chars(WHITESPACE).str.to_lowercase()
     return pl.when(cleaned == "").then(None).otherwise(cleaned)
 
 
