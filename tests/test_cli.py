@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
+from helpers import ordinary_people, write_leavers_csv
 
 OFFBOARD = str(Path(sys.executable).parent / "offboard")
 
@@ -43,10 +44,7 @@ def environment(sim: RunningSimulator, tmp_path: Path, **extra: str) -> dict[str
 
 def leavers_csv(sim: RunningSimulator, path: Path, count: int) -> Path:
     """A CSV of ``count`` leavers who are ordinary active users of the simulated directory."""
-    people = [user for user in sim.simulator.users if user.role == "user" and user.status == "active"][:count]
-    lines = ["Email,Name,Termination Date", *(f"{user.login},{user.id},2026-11-01" for user in people)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_leavers_csv(path, ordinary_people(sim.simulator.users, count))
 
 
 def offboard(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

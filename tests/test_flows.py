@@ -29,6 +29,7 @@ from prefect.utilities.callables import parameter_schema
 from box_offboarding.ledger import Ledger
 from box_offboarding.orchestration import offboard, reconcile_pending
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
+from helpers import ordinary_people, write_leavers_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = date(2026, 11, 29)
@@ -42,11 +43,8 @@ def simulator() -> Iterator[RunningSimulator]:
 
 
 def leavers_csv(sim: RunningSimulator, path: Path, count: int, *, skip: int = 0) -> Path:
-    """A CSV of ``count`` ordinary active users of the simulated directory."""
-    people = [user for user in sim.simulator.users if user.role == "user" and user.status == "active"]
-    lines = ["Work Email,Name,Last Day", *(f"{u.login},{u.name},2026-11-01" for u in people[skip : skip + count])]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    """A CSV of ``count`` ordinary active users of the simulated directory, after the first ``skip``."""
+    return write_leavers_csv(path, ordinary_people(sim.simulator.users, skip + count)[skip:])
 
 
 def use_simulator(monkeypatch: pytest.MonkeyPatch, sim: RunningSimulator, tmp_path: Path, **extra: str) -> None:
