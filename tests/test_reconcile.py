@@ -11,6 +11,7 @@ import pytest
 from box_offboarding.box.models import AdminEvent
 from box_offboarding.columns import UTC_DATETIME
 from box_offboarding.reconcile import (
+    ReconcileResult,
     events_frame,
     match_confirmations,
     match_relogins,
@@ -102,20 +103,25 @@ async def no_sleep(_: float) -> None:
     """Polling delay for tests: none."""
 
 
-async def test_reconcile_polls_until_everyone_is_confirmed() -> None:
-    """It keeps reading until the last pending user's event appears, then stops."""
-    source = ScriptedEvents([[event("e1", "u1", 1)], [], [event("e2", "u2", 2)], [event("e3", "u3", 3)]])
-    result = await reconcile(
+async def poll_two_users(source: ScriptedEvents, *, timeout_seconds: float) -> ReconcileResult:
+    """Reconcile users u1 and u2, requested at T0, against ``source``, polling without pauses."""
+    return await reconcile(
         source,  # type: ignore[arg-type]
         pending(("u1", 0), ("u2", 0)),
         confirmation_types=CONFIRM,
         relogin_types=("LOGIN",),
         skew=timedelta(0),
         lag=timedelta(0),
-        timeout_seconds=3600,
+        timeout_seconds=timeout_seconds,
         poll_seconds=0,
         sleep=no_sleep,
     )
+
+
+async def test_reconcile_polls_until_everyone_is_confirmed() -> None:
+    """It keeps reading until the last pending user's event appears, then stops."""
+    source = ScriptedEvents([[event("e1", "u1", 1)], [], [event("e2", "u2", 2)], [event("e3", "u3", 3)]])
+    result = await poll_two_users(source, timeout_seconds=3600)
     assert sorted(result.confirmations.get_column("box_user_id").to_list()) == ["u1", "u2"]
     assert result.polls == 3
 
@@ -123,17 +129,7 @@ async def test_reconcile_polls_until_everyone_is_confirmed() -> None:
 async def test_reconcile_with_zero_timeout_reads_once() -> None:
     """confirm_timeout 0 means one read; whoever has no event stays unconfirmed."""
     source = ScriptedEvents([[event("e1", "u1", 1)], [event("e2", "u2", 2)]])
-    result = await reconcile(
-        source,  # type: ignore[arg-type]
-        pending(("u1", 0), ("u2", 0)),
-        confirmation_types=CONFIRM,
-        relogin_types=("LOGIN",),
-        skew=timedelta(0),
-        lag=timedelta(0),
-        timeout_seconds=0,
-        poll_seconds=0,
-        sleep=no_sleep,
-    )
+    result = await poll_two_users(source, timeout_seconds=0)
     assert result.confirmations.get_column("box_user_id").to_list() == ["u1"]
     assert result.polls == 1
 
