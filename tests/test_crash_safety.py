@@ -29,8 +29,8 @@ import openpyxl
 import pytest
 
 from box_offboarding.box.client import BoxClient
-from box_offboarding.ledger import Ledger
-from box_offboarding.pipeline import RunContext, StageWrapper, report_stage, run_key, run_offboarding
+from box_offboarding.ledger import Ledger, run_key
+from box_offboarding.pipeline import RunContext, StageWrapper, report_stage, run_offboarding
 from box_offboarding.simulator import SimulatorConfig
 from box_offboarding.statuses import Status
 from helpers import (

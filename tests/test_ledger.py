@@ -11,14 +11,16 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from box_offboarding import ledger as ledger_module
-from box_offboarding.columns import INPUT_SCHEMA, RESULT_SCHEMA
-from box_offboarding.ledger import ROW_SCHEMA, Ledger, LedgerError
+from box_offboarding.columns import CONFIRMATION_SCHEMA, INPUT_SCHEMA, RELOGIN_SCHEMA, RESULT_SCHEMA, ROW_SCHEMA
+from box_offboarding.ledger import Ledger, LedgerError
+from box_offboarding.statuses import RunStatus
 
 T0 = datetime(2026, 3, 2, 22, 0, tzinfo=UTC)
 AS_OF = date(2026, 3, 2)
@@ -69,15 +71,17 @@ def request(
     )
 
 
-def events(*items: tuple[str, str, float]) -> pl.DataFrame:
-    """An events frame from (user_id, event_id, minutes after T0)."""
+def events(*items: tuple[str, str, float], proves: float | None = None) -> pl.DataFrame:
+    """A confirmations frame from (box_user_id, event_id, minutes after T0), each event proving the requests made
+    up to ``proves`` minutes after T0 (default: up to the event itself)."""
     return pl.DataFrame(
         {
-            "user_id": [user_id for user_id, _, _ in items],
+            "box_user_id": [user_id for user_id, _, _ in items],
             "event_id": [event_id for _, event_id, _ in items],
             "confirmed_at": [at(minutes) for _, _, minutes in items],
+            "requested_at": [at(minutes if proves is None else proves) for _, _, minutes in items],
         },
-        schema={"user_id": pl.String, "event_id": pl.String, "confirmed_at": pl.Datetime("us", "UTC")},
+        schema=CONFIRMATION_SCHEMA,
     )
 
 
@@ -146,9 +150,10 @@ def test_pending_migration_applied_on_open(ledger_path: Path, monkeypatch: pytes
     def add_notes_table(connection: sqlite3.Connection) -> None:
         connection.execute("CREATE TABLE notes (text TEXT)")
 
+    shipped = len(ledger_module.MIGRATIONS)
     monkeypatch.setattr(ledger_module, "MIGRATIONS", [*ledger_module.MIGRATIONS, add_notes_table])
     with Ledger(ledger_path) as ledger:
-        assert ledger._connection.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert ledger._connection.execute("PRAGMA user_version").fetchone()[0] == shipped + 1
         ledger._connection.execute("SELECT count(*) FROM notes").fetchone()
         assert ledger.runs()["run_id"].to_list() == ["run-1"]
 
@@ -171,7 +176,7 @@ def test_reopen_keeps_data(ledger_path: Path) -> None:
     with Ledger(ledger_path) as ledger:
         assert ledger.runs()["status"].to_list() == ["running"]
         assert ledger.requests()["user_count"].to_list() == [2]
-        assert ledger.accepted()["user_id"].to_list() == ["2"]
+        assert ledger.accepted()["box_user_id"].to_list() == ["2"]
         assert ledger.confirmed()["event_id"].to_list() == ["ev-1"]
 
 
@@ -210,13 +215,13 @@ def test_accepted_excludes_confirmed_and_keeps_latest_request(ledger: Ledger) ->
     request(ledger, "req-2", ["3"], minutes=5)
     ledger.record_confirmations(events(("1", "ev-1", 2)))
     pending = ledger.accepted()
-    assert pending.select("user_id", "login", "request_id").rows() == [
+    assert pending.select("box_user_id", "login", "request_id").rows() == [
         ("2", "2@example.com", "req-1"),
         ("3", "3@example.com", "req-2"),
     ]
     assert pending.schema["requested_at"] == pl.Datetime("us", "UTC")
-    assert pending.filter(pl.col("user_id") == "3")["requested_at"].item() == at(5)
-    assert ledger.accepted(["1", "3", "99"])["user_id"].to_list() == ["3"]
+    assert pending.filter(pl.col("box_user_id") == "3")["requested_at"].item() == at(5)
+    assert ledger.accepted(["1", "3", "99"])["box_user_id"].to_list() == ["3"]
     assert ledger.accepted([]).height == 0
 
 
@@ -268,9 +273,9 @@ def test_confirmed_by_login_and_user_id(ledger: Ledger) -> None:
     ledger.record_confirmations(events(("1", "ev-1", 2), ("2", "ev-2", 3)))
     by_login = ledger.confirmed(logins=["2@example.com", "nobody@example.com"])
     assert by_login.rows() == [("2", "2@example.com", "run-1", "req-1", "ev-2", at(3))]
-    assert ledger.confirmed(user_ids=["1"], logins=["2@example.com"])["user_id"].to_list() == ["1", "2"]
+    assert ledger.confirmed(user_ids=["1"], logins=["2@example.com"])["box_user_id"].to_list() == ["1", "2"]
     assert ledger.confirmed(user_ids=["3"]).height == 0
-    assert ledger.confirmed()["user_id"].to_list() == ["1", "2"]
+    assert ledger.confirmed()["box_user_id"].to_list() == ["1", "2"]
 
 
 def test_confirmed_returns_latest_confirmation_per_user(ledger: Ledger) -> None:
@@ -278,7 +283,7 @@ def test_confirmed_returns_latest_confirmation_per_user(ledger: Ledger) -> None:
     start(ledger, "run-1")
     request(ledger, "req-1", ["1"], minutes=1)
     ledger.record_confirmations(events(("1", "ev-1", 2)))
-    ledger.finish_run("run-1", status="succeeded", finished_at=at(3), report_path=None, summary={})
+    ledger.finish_run("run-1", status=RunStatus.SUCCEEDED, finished_at=at(3), report_path=None, summary={})
     start(ledger, "run-2", key="key-2", minutes=60)
     request(ledger, "req-2", ["1"], run_id="run-2", minutes=61)
     ledger.record_confirmations(events(("1", "ev-2", 62)))
@@ -291,9 +296,9 @@ def test_unfinished_run_lookup(ledger: Ledger) -> None:
     start(ledger, "run-2", key="key-A", minutes=5)
     start(ledger, "run-3", key="key-B", minutes=6)
     assert ledger.find_unfinished_run("key-A") == "run-2"
-    ledger.finish_run("run-2", status="failed", finished_at=at(7), report_path="r.xlsx", summary={"n": 1})
+    ledger.finish_run("run-2", status=RunStatus.FAILED, finished_at=at(7), report_path="r.xlsx", summary={"n": 1})
     assert ledger.find_unfinished_run("key-A") == "run-1"
-    ledger.finish_run("run-1", status="aborted", finished_at=at(8), report_path=None, summary={})
+    ledger.finish_run("run-1", status=RunStatus.ABORTED, finished_at=at(8), report_path=None, summary={})
     assert ledger.find_unfinished_run("key-A") is None
     assert ledger.find_unfinished_run("key-C") is None
     runs = ledger.runs()
@@ -308,10 +313,14 @@ def test_unfinished_run_lookup(ledger: Ledger) -> None:
 
 @pytest.mark.parametrize(
     ("status", "run_id", "error"),
-    [("running", "run-1", ValueError), ("done", "run-1", ValueError), ("succeeded", "run-404", LedgerError)],
+    [
+        (RunStatus.RUNNING, "run-1", ValueError),
+        ("done", "run-1", ValueError),
+        (RunStatus.SUCCEEDED, "run-404", LedgerError),
+    ],
 )
 def test_finish_run_refuses_bad_status_or_unknown_run(
-    ledger: Ledger, status: str, run_id: str, error: type[Exception]
+    ledger: Ledger, status: Any, run_id: str, error: type[Exception]
 ) -> None:
     """finish_run takes only a final status and a known run."""
     start(ledger)
@@ -327,7 +336,7 @@ def test_start_run_again_resumes_only_a_running_run_of_same_key(ledger: Ledger) 
     assert ledger.runs()["started_at"].to_list() == [at(0)]
     with pytest.raises(LedgerError):
         start(ledger, "run-1", key="key-B")
-    ledger.finish_run("run-1", status="succeeded", finished_at=at(1), report_path=None, summary={})
+    ledger.finish_run("run-1", status=RunStatus.SUCCEEDED, finished_at=at(1), report_path=None, summary={})
     with pytest.raises(LedgerError):
         start(ledger, "run-1", key="key-A")
 
@@ -407,19 +416,28 @@ def test_request_for_unknown_run_refused(ledger: Ledger) -> None:
 def test_relogins_idempotent(ledger: Ledger) -> None:
     """Re-login events are stored once per event id and read back by user."""
     frame = pl.DataFrame(
-        {"user_id": ["2", "1", "1"], "event_id": ["e3", "e1", "e2"], "login_at": [at(5), at(9), at(4)]}
+        {
+            "box_user_id": ["2", "1", "1"],
+            "relogin_event_id": ["e3", "e1", "e2"],
+            "relogin_after_termination": [at(5), at(9), at(4)],
+        },
+        schema=RELOGIN_SCHEMA,
     )
     assert ledger.record_relogins(frame) == 3
     assert ledger.record_relogins(frame) == 0
-    assert ledger.relogins().select("user_id", "event_id").rows() == [("1", "e2"), ("1", "e1"), ("2", "e3")]
-    assert ledger.relogins(["2"])["login_at"].to_list() == [at(5)]
+    assert ledger.relogins().select("box_user_id", "relogin_event_id").rows() == [
+        ("1", "e2"),
+        ("1", "e1"),
+        ("2", "e3"),
+    ]
+    assert ledger.relogins(["2"])["relogin_after_termination"].to_list() == [at(5)]
 
 
 @pytest.mark.parametrize(
     "frame",
     [
-        pl.DataFrame({"user_id": ["1"], "event_id": ["e1"]}),
-        pl.DataFrame({"user_id": ["1"], "event_id": [None], "confirmed_at": [T0]}),
+        pl.DataFrame({"box_user_id": ["1"], "event_id": ["e1"], "requested_at": [T0]}),
+        pl.DataFrame({"box_user_id": ["1"], "event_id": [None], "confirmed_at": [T0], "requested_at": [T0]}),
     ],
     ids=["missing-column", "null-event-id"],
 )
@@ -467,7 +485,7 @@ def test_crash_after_request_leaves_request_and_running_run(ledger_path: Path) -
     with Ledger(ledger_path) as ledger:
         assert ledger.find_unfinished_run("key-crash") == "run-crash"
         assert ledger.runs()["status"].to_list() == ["running"]
-        assert ledger.accepted()["user_id"].to_list() == ["1", "2"]
+        assert ledger.accepted()["box_user_id"].to_list() == ["1", "2"]
         assert ledger.requests("run-crash")["user_count"].to_list() == [2]
 
 
@@ -483,28 +501,65 @@ def test_200k_rows_and_confirmations(ledger: Ledger) -> None:
         request(ledger, f"req-{first}", user_ids[first : first + 1000], logins=[])
     assert ledger.accepted(user_ids).height == 200_000
     confirmations = pl.DataFrame(
-        {"user_id": user_ids, "event_id": [f"ev-{u}" for u in user_ids], "confirmed_at": [at(5)] * len(user_ids)}
+        {
+            "box_user_id": user_ids,
+            "event_id": [f"ev-{u}" for u in user_ids],
+            "confirmed_at": [at(5)] * len(user_ids),
+            "requested_at": [at(1)] * len(user_ids),
+        }
     )
     assert ledger.record_confirmations(confirmations) == 200_000
     assert ledger.confirmed(user_ids=user_ids).height == 200_000
 
 
-@pytest.mark.parametrize(("tolerance_minutes", "expected"), [(0, 0), (0.5, 1)])
-def test_confirmation_tolerance_covers_second_resolution_events(
-    ledger: Ledger, tolerance_minutes: float, expected: int
+@pytest.mark.parametrize(("proves_minutes", "expected"), [(0.9, 0), (1, 1), (5, 1)])
+def test_confirmation_proves_the_request_reconcile_matched(
+    ledger: Ledger, proves_minutes: float, expected: int
 ) -> None:
-    """Box stamps events to the second: an event a little before the request confirms it only within tolerance."""
+    """The ledger takes reconcile's pairing as is: an event confirms the request it proves and earlier ones only,
+    whatever its own time (the tolerance rule lives in reconcile)."""
     start(ledger)
     request(ledger, "req-1", ["u1"], minutes=1)
-    confirmed = ledger.record_confirmations(events(("u1", "ev-1", 0.9)), tolerance=timedelta(minutes=tolerance_minutes))
+    confirmed = ledger.record_confirmations(events(("u1", "ev-1", 0.9), proves=proves_minutes))
     assert confirmed == expected
+
+
+def test_version_1_ledger_migrates_keeping_its_data(ledger_path: Path) -> None:
+    """A ledger written by version 1 (user_id columns) opens with its requests and confirmations intact."""
+    ledger_path.parent.mkdir(parents=True)
+    connection = sqlite3.connect(ledger_path, isolation_level=None)
+    ledger_module.MIGRATIONS[0](connection)
+    connection.execute("PRAGMA user_version = 1")
+    connection.execute(
+        "INSERT INTO runs (run_id, run_key, as_of, dry_run, status, started_at, settings)"
+        " VALUES ('run-1', 'key-1', '2026-03-02', 0, 'running', '2026-03-02T22:00:00.000000Z', '{}')"
+    )
+    connection.execute(
+        "INSERT INTO requests (request_id, run_id, http_status, attempts, sent_at, finished_at)"
+        " VALUES ('req-1', 'run-1', 202, 1, '2026-03-02T22:01:00.000000Z', '2026-03-02T22:01:00.000000Z')"
+    )
+    connection.executemany(
+        "INSERT INTO request_users (request_id, user_id, login, run_id, requested_at, accepted)"
+        " VALUES ('req-1', ?, ?, 'run-1', '2026-03-02T22:01:00.000000Z', 1)",
+        [("1", "1@example.com"), ("2", "2@example.com")],
+    )
+    connection.close()
+    with Ledger(ledger_path) as ledger:
+        assert ledger.accepted().select("box_user_id", "login").rows() == [
+            ("1", "1@example.com"),
+            ("2", "2@example.com"),
+        ]
+        assert ledger.record_confirmations(events(("1", "ev-1", 2))) == 1
+        assert ledger.confirmed().select("box_user_id", "event_id").rows() == [("1", "ev-1")]
+        version = ledger._connection.execute("PRAGMA user_version").fetchone()[0]
+    assert version == len(ledger_module.MIGRATIONS) == 2
 
 
 def test_intent_is_in_flight_until_its_answer_settles_it(ledger: Ledger) -> None:
     """An intent lists its users as in flight; the answer that settles it replaces it in the same transaction."""
     start(ledger)
     ledger.record_intent(run_id="run-1", intent_id="intent-1", user_ids=["u1", "u2"], logins=[], sent_at=at(1))
-    assert ledger.in_flight().get_column("user_id").to_list() == ["u1", "u2"]
+    assert ledger.in_flight().get_column("box_user_id").to_list() == ["u1", "u2"]
     assert ledger.accepted().is_empty()
     ledger.record_request(
         run_id="run-1", request_id="box-req-9", user_ids=["u1", "u2"], logins=[], http_status=202, attempts=1,

@@ -16,7 +16,8 @@ from pydantic import SecretStr
 
 from box_offboarding.errors import BoxAuthError
 from box_offboarding.ledger import Ledger
-from box_offboarding.pipeline import RunOutcome, run_offboarding
+from box_offboarding.outcome import RunOutcome
+from box_offboarding.pipeline import run_offboarding
 from box_offboarding.settings import Settings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
 from helpers import formula_cells, report_records

@@ -11,6 +11,7 @@ import pytest
 from box_offboarding.box.models import AdminEvent
 from box_offboarding.columns import UTC_DATETIME
 from box_offboarding.reconcile import (
+    ReconcileOptions,
     ReconcileResult,
     events_frame,
     match_confirmations,
@@ -21,6 +22,16 @@ from box_offboarding.reconcile import (
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 CONFIRM = ("TERMINATE_USER_SESSIONS",)
+
+
+def options(
+    *, timeout_seconds: float, skew: timedelta = timedelta(0), relogin_types: tuple[str, ...] = ("LOGIN",)
+) -> ReconcileOptions:
+    """Reconcile options polling without pauses or lag."""
+    return ReconcileOptions(
+        confirmation_types=CONFIRM, relogin_types=relogin_types, skew=skew, lag=timedelta(0),
+        timeout_seconds=timeout_seconds, poll_seconds=0,
+    )  # fmt: skip
 
 
 def event(event_id: str, user_id: str, minutes: float, event_type: str = CONFIRM[0]) -> AdminEvent:
@@ -54,7 +65,17 @@ def test_confirmation_needs_an_event_after_the_request() -> None:
     """An event older than the request (less tolerance) proves nothing; the first later one does."""
     events = events_frame([event("old", "u1", -60), event("new", "u1", 5), event("newer", "u1", 9)])
     confirmed = match_confirmations(pending(("u1", 0)), events, event_types=CONFIRM, tolerance=timedelta(minutes=1))
-    assert confirmed.rows() == [("u1", "new", T0 + timedelta(minutes=5))]
+    assert confirmed.rows() == [("u1", "new", T0 + timedelta(minutes=5), T0)]
+
+
+@pytest.mark.parametrize(("tolerance_seconds", "expected"), [(0, 0), (30, 1)])
+def test_confirmation_tolerance_covers_second_resolution_events(tolerance_seconds: float, expected: int) -> None:
+    """Box stamps events to the second: an event a little before the request proves it only within tolerance."""
+    events = events_frame([event("e1", "u1", 0.9)])
+    confirmed = match_confirmations(
+        pending(("u1", 1)), events, event_types=CONFIRM, tolerance=timedelta(seconds=tolerance_seconds)
+    )
+    assert confirmed.height == expected
 
 
 @pytest.mark.parametrize(
@@ -108,12 +129,7 @@ async def poll_two_users(source: ScriptedEvents, *, timeout_seconds: float) -> R
     return await reconcile(
         source,  # type: ignore[arg-type]
         pending(("u1", 0), ("u2", 0)),
-        confirmation_types=CONFIRM,
-        relogin_types=("LOGIN",),
-        skew=timedelta(0),
-        lag=timedelta(0),
-        timeout_seconds=timeout_seconds,
-        poll_seconds=0,
+        options=options(timeout_seconds=timeout_seconds),
         sleep=no_sleep,
     )
 
@@ -177,8 +193,8 @@ async def test_later_polls_read_only_what_came_since() -> None:
     result = await reconcile(
         source,  # type: ignore[arg-type]
         pending(("u1", 0), ("u2", 0), ("u3", 0)),
-        confirmation_types=CONFIRM, relogin_types=(), skew=timedelta(minutes=1), lag=timedelta(0),
-        timeout_seconds=3600, poll_seconds=0, clock=clock, sleep=advance,
+        options=options(timeout_seconds=3600, skew=timedelta(minutes=1), relogin_types=()), clock=clock,
+        sleep=advance,
     )  # fmt: skip
     assert result.confirmations.height == 3
     starts = [start for start, _ in source.windows]

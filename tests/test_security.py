@@ -22,7 +22,8 @@ import httpx
 import pytest
 
 from box_offboarding.errors import BoxAuthError
-from box_offboarding.pipeline import RunOutcome, run_offboarding
+from box_offboarding.outcome import RunOutcome
+from box_offboarding.pipeline import run_offboarding
 from box_offboarding.settings import Settings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
 from box_offboarding.statuses import Status

@@ -234,7 +234,7 @@ def reconcile() -> None:
 
     Exit 0 when nobody is left pending, 1 when some still are, 2 on a configuration error.
     """
-    from box_offboarding.pipeline import recheck_pending
+    from box_offboarding.recheck import recheck_pending
 
     settings = _settings_or_exit()
     with _exit_on_errors():

@@ -1,8 +1,8 @@
-"""Column names and dtypes of the frames passed between pipeline stages.
+"""Column names and dtypes of every frame passed between modules: the product's one vocabulary.
 
-Ingest produces :data:`INPUT_SCHEMA` (one row per HR data row, in the order files were given); validation,
-termination and reconciliation add the :data:`RESULT_SCHEMA` columns; the report writes them in
-:data:`REPORT_COLUMNS` order.
+Ingest produces :data:`INPUT_SCHEMA` (one row per HR data row, in the order files were given); the later stages add
+the :data:`RESULT_SCHEMA` columns (together :data:`ROW_SCHEMA`, also what the ledger stores per row); the report
+writes them in :data:`REPORT_COLUMNS` order. A Box user is ``box_user_id`` in every frame, the ledger's included.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "relogin_after_termination": UTC_DATETIME,
 }
 
+#: One input row with everything decided about it.
+ROW_SCHEMA: dict[str, pl.DataType] = {**INPUT_SCHEMA, **RESULT_SCHEMA}
+
 #: Column order of the report's ``Users`` sheet.
 REPORT_COLUMNS: tuple[str, ...] = (
     "file",
@@ -61,3 +64,93 @@ REPORT_COLUMNS: tuple[str, ...] = (
 
 #: A file that could not be read, for the report's ``Errors`` sheet.
 FILE_ERROR_SCHEMA: dict[str, pl.DataType] = {"file": pl.String(), "sheet": pl.String(), "error": pl.String()}
+
+# --- resolve ---------------------------------------------------------------------------------------------------------
+
+#: A login found in Box, and what Box says of its user.
+RESOLVED_SCHEMA: dict[str, pl.DataType] = {
+    "login": pl.String(),
+    "box_user_id": pl.String(),
+    "box_status": pl.String(),
+    "box_role": pl.String(),
+}
+
+# --- terminate -------------------------------------------------------------------------------------------------------
+
+#: What termination decided for one user.
+OUTCOME_SCHEMA: dict[str, pl.DataType] = {
+    "box_user_id": pl.String(),
+    "status": pl.String(),
+    "reason": pl.String(),
+    "request_id": pl.String(),
+    "requested_at": UTC_DATETIME,
+}
+
+# --- reconcile -------------------------------------------------------------------------------------------------------
+
+#: Admin events, one row per event; ``box_user_id`` is the event's source user.
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "event_id": pl.String(),
+    "event_type": pl.String(),
+    "created_at": UTC_DATETIME,
+    "box_user_id": pl.String(),
+}
+#: An admin event proving a user's termination: the event, and the request (by its time) it proves.
+CONFIRMATION_SCHEMA: dict[str, pl.DataType] = {
+    "box_user_id": pl.String(),
+    "event_id": pl.String(),
+    "confirmed_at": UTC_DATETIME,
+    "requested_at": UTC_DATETIME,
+}
+#: A sign-in after a user's termination.
+RELOGIN_SCHEMA: dict[str, pl.DataType] = {
+    "box_user_id": pl.String(),
+    "relogin_event_id": pl.String(),
+    "relogin_after_termination": UTC_DATETIME,
+}
+#: When a user was terminated (its confirmation, else its request): re-logins are looked for after it.
+TERMINATED_SCHEMA: dict[str, pl.DataType] = {"box_user_id": pl.String(), "terminated_at": UTC_DATETIME}
+
+# --- ledger ----------------------------------------------------------------------------------------------------------
+
+#: A user carried by an accepted (or in-flight) request that no event has confirmed yet.
+ACCEPTED_SCHEMA: dict[str, pl.DataType] = {
+    "box_user_id": pl.String(),
+    "login": pl.String(),
+    "request_id": pl.String(),
+    "run_id": pl.String(),
+    "requested_at": UTC_DATETIME,
+}
+#: A user's latest confirmed termination.
+CONFIRMED_SCHEMA: dict[str, pl.DataType] = {
+    "box_user_id": pl.String(),
+    "login": pl.String(),
+    "run_id": pl.String(),
+    "request_id": pl.String(),
+    "event_id": pl.String(),
+    "confirmed_at": UTC_DATETIME,
+}
+#: One terminate-sessions request, with how many users it carried.
+REQUEST_SCHEMA: dict[str, pl.DataType] = {
+    "request_id": pl.String(),
+    "run_id": pl.String(),
+    "http_status": pl.Int64(),
+    "attempts": pl.Int64(),
+    "sent_at": UTC_DATETIME,
+    "finished_at": UTC_DATETIME,
+    "message": pl.String(),
+    "user_count": pl.Int64(),
+}
+#: One run of the offboarding.
+RUN_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "run_key": pl.String(),
+    "as_of": pl.Date(),
+    "dry_run": pl.Boolean(),
+    "status": pl.String(),
+    "started_at": UTC_DATETIME,
+    "finished_at": UTC_DATETIME,
+    "report_path": pl.String(),
+    "settings": pl.String(),  # JSON object
+    "summary": pl.String(),  # JSON object
+}

@@ -18,91 +18,52 @@ Storage choices:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import polars as pl
 
-from box_offboarding.columns import INPUT_SCHEMA, RESULT_SCHEMA, UTC_DATETIME
+from box_offboarding.columns import (
+    ACCEPTED_SCHEMA,
+    CONFIRMATION_SCHEMA,
+    CONFIRMED_SCHEMA,
+    INPUT_SCHEMA,
+    RELOGIN_SCHEMA,
+    REQUEST_SCHEMA,
+    ROW_SCHEMA,
+    RUN_SCHEMA,
+)
 from box_offboarding.errors import OffboardingError
+from box_offboarding.statuses import RunStatus
 
 _TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # Python's spelling
 _POLARS_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.6fZ"  # the same format in polars' (chrono's) spelling
 _DATE_FORMAT = "%Y-%m-%d"
 
-ROW_SCHEMA: dict[str, pl.DataType] = {**INPUT_SCHEMA, **RESULT_SCHEMA}
-
 #: Message of a request recorded before sending (see :meth:`Ledger.record_intent`).
 IN_FLIGHT_MESSAGE = "sent; no answer recorded (in flight)"
 
-REQUEST_SCHEMA: dict[str, pl.DataType] = {
-    "request_id": pl.String(),
-    "run_id": pl.String(),
-    "http_status": pl.Int64(),
-    "attempts": pl.Int64(),
-    "sent_at": UTC_DATETIME,
-    "finished_at": UTC_DATETIME,
-    "message": pl.String(),
-    "user_count": pl.Int64(),
-}
-ACCEPTED_SCHEMA: dict[str, pl.DataType] = {
-    "user_id": pl.String(),
-    "login": pl.String(),
-    "request_id": pl.String(),
-    "run_id": pl.String(),
-    "requested_at": UTC_DATETIME,
-}
-CONFIRMED_SCHEMA: dict[str, pl.DataType] = {
-    "user_id": pl.String(),
-    "login": pl.String(),
-    "run_id": pl.String(),
-    "request_id": pl.String(),
-    "event_id": pl.String(),
-    "confirmed_at": UTC_DATETIME,
-}
-CONFIRMATION_INPUT_SCHEMA: dict[str, pl.DataType] = {
-    "user_id": pl.String(),
-    "event_id": pl.String(),
-    "confirmed_at": UTC_DATETIME,
-}
-RELOGIN_SCHEMA: dict[str, pl.DataType] = {
-    "user_id": pl.String(),
-    "event_id": pl.String(),
-    "login_at": UTC_DATETIME,
-}
-RUN_SCHEMA: dict[str, pl.DataType] = {
-    "run_id": pl.String(),
-    "run_key": pl.String(),
-    "as_of": pl.Date(),
-    "dry_run": pl.Boolean(),
-    "status": pl.String(),
-    "started_at": UTC_DATETIME,
-    "finished_at": UTC_DATETIME,
-    "report_path": pl.String(),
-    "settings": pl.String(),  # JSON object
-    "summary": pl.String(),  # JSON object
-}
-
-
-class RunStatus(StrEnum):
-    """Lifecycle of a run row. A run still ``running`` after its process is gone crashed."""
-
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    ABORTED = "aborted"
-
 
 FINISHED_RUN_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.ABORTED})
+
+
+def run_key(paths: Sequence[Path], *, as_of: date, dry_run: bool, shard: tuple[int, int] = (0, 1)) -> str:
+    """Same inputs, as-of date, mode and shard: same key. Lets a rerun after a crash find the interrupted run
+    (:meth:`Ledger.find_unfinished_run`)."""
+    digest = hashlib.sha256(f"{as_of.isoformat()}|{dry_run}|{shard[0]}/{shard[1]}".encode())
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"missing")
+    return digest.hexdigest()
 
 
 class LedgerError(OffboardingError):
@@ -176,9 +137,15 @@ def _create_schema_v1(connection: sqlite3.Connection) -> None:
         connection.execute(statement)
 
 
+def _name_box_user_id_v2(connection: sqlite3.Connection) -> None:
+    """Version 2: a Box user is ``box_user_id`` in every table, as in every frame and the report."""
+    for table in ("request_users", "confirmations", "relogins"):
+        connection.execute(f"ALTER TABLE {table} RENAME COLUMN user_id TO box_user_id")
+
+
 #: Schema migrations: step ``i`` takes a ledger from version ``i`` to ``i + 1`` (inside one transaction).
 #: Add a step here (never edit a shipped one) to change the schema; opening an older file applies the rest.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_schema_v1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_schema_v1, _name_box_user_id_v2]
 
 
 class Ledger:
@@ -268,7 +235,7 @@ class Ledger:
         self,
         run_id: str,
         *,
-        status: str,
+        status: RunStatus,
         finished_at: datetime,
         report_path: str | None,
         summary: Mapping[str, object],
@@ -360,12 +327,13 @@ class Ledger:
                 (request_id, run_id, http_status, attempts, requested_at, _timestamp_text(finished_at), message),
             )
             connection.executemany(
-                "INSERT INTO request_users (request_id, user_id, login, run_id, requested_at, accepted)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (request_id, user_id) DO UPDATE SET login = excluded.login,"
+                "INSERT INTO request_users (request_id, box_user_id, login, run_id, requested_at, accepted)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (request_id, box_user_id)"
+                " DO UPDATE SET login = excluded.login,"
                 " run_id = excluded.run_id, requested_at = excluded.requested_at, accepted = excluded.accepted",
                 (
-                    (request_id, user_id, login, run_id, requested_at, accepted)
-                    for user_id, login in zip(user_ids, user_logins, strict=True)
+                    (request_id, box_user_id, login, run_id, requested_at, accepted)
+                    for box_user_id, login in zip(user_ids, user_logins, strict=True)
                 ),
             )
 
@@ -385,9 +353,9 @@ class Ledger:
     def in_flight(self, run_id: str | None = None) -> pl.DataFrame:
         """Users of requests sent but never answered (the process died in between): ``ACCEPTED_SCHEMA`` columns."""
         return self._frame(
-            "SELECT u.user_id, u.login, u.request_id, u.run_id, u.requested_at FROM request_users AS u"
+            "SELECT u.box_user_id, u.login, u.request_id, u.run_id, u.requested_at FROM request_users AS u"
             " JOIN requests AS r ON r.request_id = u.request_id"
-            " WHERE r.attempts = 0 AND (?1 IS NULL OR r.run_id = ?1) ORDER BY u.requested_at, u.user_id",
+            " WHERE r.attempts = 0 AND (?1 IS NULL OR r.run_id = ?1) ORDER BY u.requested_at, u.box_user_id",
             (run_id,),
             ACCEPTED_SCHEMA,
         )
@@ -408,50 +376,43 @@ class Ledger:
         ``user_ids`` limits the answer to those users; None means every pending user.
         """
         return self._frame(
-            "SELECT user_id, login, request_id, run_id, requested_at FROM ("
-            " SELECT user_id, login, request_id, run_id, requested_at, row_number() OVER"
-            "  (PARTITION BY user_id ORDER BY requested_at DESC, request_id DESC) AS recency"
+            "SELECT box_user_id, login, request_id, run_id, requested_at FROM ("
+            " SELECT box_user_id, login, request_id, run_id, requested_at, row_number() OVER"
+            "  (PARTITION BY box_user_id ORDER BY requested_at DESC, request_id DESC) AS recency"
             " FROM request_users WHERE accepted = 1 AND event_id IS NULL"
-            "  AND (?1 IS NULL OR user_id IN (SELECT value FROM json_each(?1)))"
-            ") WHERE recency = 1 ORDER BY user_id",
+            "  AND (?1 IS NULL OR box_user_id IN (SELECT value FROM json_each(?1)))"
+            ") WHERE recency = 1 ORDER BY box_user_id",
             (_json_list(user_ids),),
             ACCEPTED_SCHEMA,
         )
 
     # confirmations
 
-    def record_confirmations(self, confirmations: pl.DataFrame, *, tolerance: timedelta = timedelta(0)) -> int:
+    def record_confirmations(self, confirmations: pl.DataFrame) -> int:
         """Record admin events that prove terminations; return how many pending links they confirmed.
 
-        Columns ``user_id``, ``event_id``, ``confirmed_at``. An event confirms every pending link of its user
-        requested at or before the event plus ``tolerance`` (Box stamps events to the second, and its clock is not
-        ours); the earliest event wins. An event already in the ledger is ignored, so recording the same events
-        twice changes nothing.
+        Columns of :data:`~box_offboarding.columns.CONFIRMATION_SCHEMA`: each event with the request it proves
+        (by ``requested_at``; :mod:`~box_offboarding.reconcile` decides which event proves which request). An event
+        confirms that pending link of its user and every earlier one; the earliest event wins. An event already in
+        the ledger is ignored, so recording the same events twice changes nothing.
         """
         events = (
-            _events_to_sql(confirmations, CONFIRMATION_INPUT_SCHEMA)
+            _events_to_sql(confirmations, CONFIRMATION_SCHEMA)
             .unique(subset="event_id", keep="first", maintain_order=True)
             .sort("confirmed_at", "event_id")  # fixed-width UTC text sorts chronologically
         )
-        latest_request = confirmations.select(
-            "event_id",
-            (pl.col("confirmed_at").dt.convert_time_zone("UTC") + tolerance)
-            .dt.strftime(_POLARS_TIMESTAMP_FORMAT)
-            .alias("latest_request"),
-        )
-        links = events.join(latest_request.unique("event_id"), on="event_id", how="left", maintain_order="left")
         with self._transaction() as connection:
             # Links first, while "the event is new" can still be read from the table; then the events themselves.
             confirmed = connection.executemany(
-                "UPDATE request_users SET event_id = ?1, confirmed_at = ?3"
-                " WHERE user_id = ?2 AND accepted = 1 AND event_id IS NULL AND requested_at <= ?4"
-                " AND NOT EXISTS (SELECT 1 FROM confirmations WHERE event_id = ?1)",
-                links.select("event_id", "user_id", "confirmed_at", "latest_request").iter_rows(),
+                "UPDATE request_users SET event_id = ?2, confirmed_at = ?3"
+                " WHERE box_user_id = ?1 AND accepted = 1 AND event_id IS NULL AND requested_at <= ?4"
+                " AND NOT EXISTS (SELECT 1 FROM confirmations WHERE event_id = ?2)",
+                events.iter_rows(),
             ).rowcount
             connection.executemany(
-                "INSERT INTO confirmations (user_id, event_id, confirmed_at) VALUES (?, ?, ?)"
+                "INSERT INTO confirmations (box_user_id, event_id, confirmed_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (event_id) DO NOTHING",
-                events.iter_rows(),
+                events.select("box_user_id", "event_id", "confirmed_at").iter_rows(),
             )
         return max(confirmed, 0)
 
@@ -462,12 +423,12 @@ class Ledger:
         with neither, every confirmed user.
         """
         return self._frame(
-            "SELECT user_id, login, run_id, request_id, event_id, confirmed_at FROM ("
-            " SELECT user_id, login, run_id, request_id, event_id, confirmed_at, row_number() OVER"
-            "  (PARTITION BY user_id ORDER BY confirmed_at DESC, requested_at DESC, request_id DESC) AS recency"
+            "SELECT box_user_id, login, run_id, request_id, event_id, confirmed_at FROM ("
+            " SELECT box_user_id, login, run_id, request_id, event_id, confirmed_at, row_number() OVER"
+            "  (PARTITION BY box_user_id ORDER BY confirmed_at DESC, requested_at DESC, request_id DESC) AS recency"
             " FROM request_users WHERE event_id IS NOT NULL AND ((?1 IS NULL AND ?2 IS NULL)"
-            "  OR user_id IN (SELECT value FROM json_each(?1)) OR login IN (SELECT value FROM json_each(?2)))"
-            ") WHERE recency = 1 ORDER BY user_id",
+            "  OR box_user_id IN (SELECT value FROM json_each(?1)) OR login IN (SELECT value FROM json_each(?2)))"
+            ") WHERE recency = 1 ORDER BY box_user_id",
             (_json_list(user_ids), _json_list(logins)),
             CONFIRMED_SCHEMA,
         )
@@ -475,11 +436,13 @@ class Ledger:
     # re-logins
 
     def record_relogins(self, relogins: pl.DataFrame) -> int:
-        """Record sign-in events (``user_id``, ``event_id``, ``login_at``); return how many were new."""
+        """Record sign-ins after termination (:data:`~box_offboarding.columns.RELOGIN_SCHEMA`); return how many
+        were new."""
         events = _events_to_sql(relogins, RELOGIN_SCHEMA)
         with self._transaction() as connection:
             inserted = connection.executemany(
-                "INSERT INTO relogins (user_id, event_id, login_at) VALUES (?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                "INSERT INTO relogins (box_user_id, event_id, login_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (event_id) DO NOTHING",
                 events.iter_rows(),
             ).rowcount
         return max(inserted, 0)
@@ -487,8 +450,9 @@ class Ledger:
     def relogins(self, user_ids: Sequence[str] | None = None) -> pl.DataFrame:
         """Recorded sign-ins (of these users, or all), by user then time."""
         return self._frame(
-            "SELECT user_id, event_id, login_at FROM relogins"
-            " WHERE ?1 IS NULL OR user_id IN (SELECT value FROM json_each(?1)) ORDER BY user_id, login_at, event_id",
+            "SELECT box_user_id, event_id, login_at FROM relogins"
+            " WHERE ?1 IS NULL OR box_user_id IN (SELECT value FROM json_each(?1))"
+            " ORDER BY box_user_id, login_at, event_id",
             (_json_list(user_ids),),
             RELOGIN_SCHEMA,
         )

@@ -31,9 +31,12 @@ from prefect.states import Completed, Failed
 from pydantic import Field
 
 from box_offboarding.ingest import expand_inputs
-from box_offboarding.pipeline import RecheckOutcome, RunOutcome, recheck_pending, run_offboarding, summary_text
+from box_offboarding.outcome import RecheckOutcome, RunOutcome
+from box_offboarding.pipeline import run_offboarding
+from box_offboarding.recheck import recheck_pending
+from box_offboarding.report import summary_text
 from box_offboarding.settings import BoxSettings, Settings, load_settings
-from box_offboarding.statuses import Status
+from box_offboarding.statuses import ATTENTION_STATUSES, Status
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -81,7 +84,7 @@ class ProgressArtifact:
 
 def attention_rows(outcome: RunOutcome) -> tuple[list[dict[str, Any]], int]:
     """Rows a person should look at (failed, not_found, protected, re-login), capped; and how many in all."""
-    needs_look = pl.col("status").is_in([Status.FAILED.value, Status.NOT_FOUND.value, Status.PROTECTED.value])
+    needs_look = pl.col("status").is_in([status.value for status in ATTENTION_STATUSES])
     rows = outcome.rows.filter(needs_look | pl.col("relogin_after_termination").is_not_null())
     shown = rows.head(ATTENTION_CAP).select(
         "file", "sheet", "row", "login", "status", "reason", pl.col("relogin_after_termination").cast(pl.String)

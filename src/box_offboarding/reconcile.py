@@ -1,8 +1,10 @@
-"""Prove terminations with Box's admin events, and catch people who signed back in.
+"""Prove terminations with Box's admin events, and catch people who signed back in: the stage that decides
+``confirmed`` (and says why a row is still ``pending``).
 
 A ``202`` from terminate_sessions only means Box accepted the job. A user is ``confirmed`` once an admin event of
 a confirmation type (a setting: Box does not publish the type) names them as ``source`` at or after their request
-(less a clock tolerance). A ``LOGIN`` event after that is a re-login after termination.
+(less a clock tolerance, :func:`match_confirmations`: the one place that rule lives). A ``LOGIN`` event after that
+is a re-login after termination.
 """
 
 from __future__ import annotations
@@ -16,24 +18,34 @@ from typing import Protocol
 import polars as pl
 
 from box_offboarding.box.models import AdminEvent
-from box_offboarding.columns import UTC_DATETIME
+from box_offboarding.columns import CONFIRMATION_SCHEMA, EVENT_SCHEMA, RELOGIN_SCHEMA, TERMINATED_SCHEMA
+from box_offboarding.frames import fill_reason, overlay
+from box_offboarding.settings import Settings
+from box_offboarding.statuses import Status
 
-EVENT_SCHEMA: dict[str, pl.DataType] = {
-    "event_id": pl.String(),
-    "event_type": pl.String(),
-    "created_at": UTC_DATETIME,
-    "user_id": pl.String(),
-}
-CONFIRMATION_SCHEMA: dict[str, pl.DataType] = {
-    "box_user_id": pl.String(),
-    "event_id": pl.String(),
-    "confirmed_at": UTC_DATETIME,
-}
-RELOGIN_SCHEMA: dict[str, pl.DataType] = {
-    "box_user_id": pl.String(),
-    "relogin_event_id": pl.String(),
-    "relogin_after_termination": UTC_DATETIME,
-}
+
+@dataclass(frozen=True, kw_only=True)
+class ReconcileOptions:
+    """How events are read and matched: which types prove a termination or a sign-in, the clock tolerance
+    (``skew``), how old an event must be to be surely visible (``lag``), and how long to poll."""
+
+    confirmation_types: tuple[str, ...]
+    relogin_types: tuple[str, ...]
+    skew: timedelta
+    lag: timedelta
+    timeout_seconds: float
+    poll_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReconcileOptions:
+        return cls(
+            confirmation_types=tuple(settings.confirmation_event_types),
+            relogin_types=tuple(settings.relogin_event_types),
+            skew=timedelta(seconds=settings.event_skew_seconds),
+            lag=timedelta(seconds=settings.event_lag_seconds),
+            timeout_seconds=settings.confirm_timeout_seconds,
+            poll_seconds=settings.confirm_poll_seconds,
+        )
 
 
 class EventSource(Protocol):
@@ -58,7 +70,7 @@ def events_frame(events: Sequence[AdminEvent]) -> pl.DataFrame:
             "event_id": [event.event_id for event in events],
             "event_type": [event.event_type for event in events],
             "created_at": [event.created_at for event in events],
-            "user_id": [event.source_user_id for event in events],
+            "box_user_id": [event.source_user_id for event in events],
         },
         schema=EVENT_SCHEMA,
     )
@@ -73,13 +85,12 @@ def _without_repeats(events: pl.DataFrame) -> pl.DataFrame:
 def _first_event_after(
     targets: pl.DataFrame, events: pl.DataFrame, *, time_column: str, event_types: Sequence[str], strictly: bool
 ) -> pl.DataFrame:
-    """For each target (``box_user_id``, ``time_column``), the first matching event at or after its time."""
-    wanted = (
-        events.filter(pl.col("event_type").is_in(list(event_types)) & pl.col("user_id").is_not_null())
-        .rename({"user_id": "box_user_id"})
-        .sort("created_at")
+    """For each target (``box_user_id``, ``time_column``, other columns kept), the first matching event at or after
+    its time."""
+    wanted = events.filter(pl.col("event_type").is_in(list(event_types)) & pl.col("box_user_id").is_not_null()).sort(
+        "created_at"
     )
-    left = targets.select("box_user_id", time_column).drop_nulls().sort(time_column)
+    left = targets.drop_nulls(["box_user_id", time_column]).sort(time_column)
     joined = left.join_asof(
         wanted.with_columns(pl.col("created_at").alias("event_at")),
         left_on=time_column,
@@ -95,10 +106,13 @@ def _first_event_after(
 def match_confirmations(
     pending: pl.DataFrame, events: pl.DataFrame, *, event_types: Sequence[str], tolerance: timedelta
 ) -> pl.DataFrame:
-    """Pair each pending user (``box_user_id``, ``requested_at``) with its first confirmation event."""
-    earliest = pending.with_columns((pl.col("requested_at") - tolerance).alias("earliest"))
+    """Pair each pending user (``box_user_id``, ``requested_at``) with its first confirmation event: one stamped at
+    or after the request less ``tolerance`` (Box stamps events to the second, and its clock is not ours)."""
+    earliest = pending.select("box_user_id", "requested_at").with_columns(
+        (pl.col("requested_at") - tolerance).alias("earliest")
+    )
     matched = _first_event_after(earliest, events, time_column="earliest", event_types=event_types, strictly=False)
-    return matched.select("box_user_id", "event_id", pl.col("event_at").alias("confirmed_at")).unique(
+    return matched.select("box_user_id", "event_id", pl.col("event_at").alias("confirmed_at"), "requested_at").unique(
         "box_user_id", keep="first"
     )
 
@@ -106,8 +120,9 @@ def match_confirmations(
 def match_relogins(terminated: pl.DataFrame, events: pl.DataFrame, *, event_types: Sequence[str]) -> pl.DataFrame:
     """First sign-in event strictly after each user's termination time (``box_user_id``, ``terminated_at``)."""
     matched = _first_event_after(
-        terminated, events, time_column="terminated_at", event_types=event_types, strictly=True
-    )
+        terminated.select(*TERMINATED_SCHEMA), events, time_column="terminated_at", event_types=event_types,
+        strictly=True,
+    )  # fmt: skip
     return matched.select(
         "box_user_id",
         pl.col("event_id").alias("relogin_event_id"),
@@ -115,10 +130,13 @@ def match_relogins(terminated: pl.DataFrame, events: pl.DataFrame, *, event_type
     ).unique("box_user_id", keep="first")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReconcileResult:
-    confirmations: pl.DataFrame  # CONFIRMATION_SCHEMA
-    relogins: pl.DataFrame  # RELOGIN_SCHEMA
+    """What the admin events showed: confirmations (:data:`~box_offboarding.columns.CONFIRMATION_SCHEMA`) and
+    re-logins (:data:`~box_offboarding.columns.RELOGIN_SCHEMA`), with how many events and reads it took."""
+
+    confirmations: pl.DataFrame
+    relogins: pl.DataFrame
     events_read: int
     polls: int
 
@@ -165,7 +183,6 @@ async def read_events_frame(
     return _without_repeats(pl.concat(chunks))
 
 
-TERMINATED_SCHEMA: dict[str, pl.DataType] = {"box_user_id": pl.String(), "terminated_at": UTC_DATETIME}
 #: How far a poll reaches back before the end of the previous one (events carry whole seconds).
 POLL_OVERLAP = timedelta(seconds=2)
 
@@ -174,12 +191,7 @@ async def reconcile(
     source: EventSource,
     pending: pl.DataFrame,
     *,
-    confirmation_types: Sequence[str],
-    relogin_types: Sequence[str],
-    skew: timedelta,
-    lag: timedelta,
-    timeout_seconds: float,
-    poll_seconds: float,
+    options: ReconcileOptions,
     terminated_earlier: pl.DataFrame | None = None,
     clock: Clock = lambda: datetime.now(UTC),
     sleep: Sleep = asyncio.sleep,
@@ -198,28 +210,80 @@ async def reconcile(
     starts = [pending.get_column("requested_at").min(), earlier.get_column("terminated_at").min()]
     known = [start for start in starts if isinstance(start, datetime)]
     if not known:
-        return ReconcileResult(pl.DataFrame(schema=CONFIRMATION_SCHEMA), pl.DataFrame(schema=RELOGIN_SCHEMA), 0, 0)
-    since = min(known) - skew
-    deadline = clock() + timedelta(seconds=timeout_seconds)
-    types = [*confirmation_types, *relogin_types]
+        return ReconcileResult(
+            confirmations=pl.DataFrame(schema=CONFIRMATION_SCHEMA), relogins=pl.DataFrame(schema=RELOGIN_SCHEMA),
+            events_read=0, polls=0,
+        )  # fmt: skip
+    since = min(known) - options.skew
+    deadline = clock() + timedelta(seconds=options.timeout_seconds)
+    types = [*options.confirmation_types, *options.relogin_types]
     polls = 0
     events, window_start = events_frame([]), since
     while True:
-        until = clock() - lag
+        until = clock() - options.lag
         if until > window_start:
             fresh = await read_events_frame(source, since=window_start, until=until, event_types=types)
             events = _without_repeats(pl.concat([events, fresh]))
             window_start = max(since, until - POLL_OVERLAP)
         polls += 1
-        confirmations = match_confirmations(pending, events, event_types=confirmation_types, tolerance=skew)
+        confirmations = match_confirmations(
+            pending, events, event_types=options.confirmation_types, tolerance=options.skew
+        )
         if on_poll is not None:
             on_poll(confirmations.height, pending.height)
         if confirmations.height >= pending.height or clock() >= deadline:
             break
-        await sleep(poll_seconds)
-    terminated = pending.join(confirmations, on="box_user_id", how="left").select(
+        await sleep(options.poll_seconds)
+    terminated = pending.join(confirmations.drop("requested_at"), on="box_user_id", how="left").select(
         "box_user_id", pl.coalesce("confirmed_at", "requested_at").alias("terminated_at")
     )
     everyone = pl.concat([terminated, earlier.select(*TERMINATED_SCHEMA)], how="vertical_relaxed")
-    relogins = match_relogins(everyone, events, event_types=relogin_types)
-    return ReconcileResult(confirmations, relogins, events.height, polls)
+    relogins = match_relogins(everyone, events, event_types=options.relogin_types)
+    return ReconcileResult(confirmations=confirmations, relogins=relogins, events_read=events.height, polls=polls)
+
+
+def terminated_earlier(confirmed: pl.DataFrame) -> pl.DataFrame:
+    """When earlier runs' confirmed users (the ledger's :data:`~box_offboarding.columns.CONFIRMED_SCHEMA`) were
+    terminated: re-logins are looked for after it."""
+    return confirmed.select("box_user_id", pl.col("confirmed_at").alias("terminated_at"))
+
+
+# --- what the events decide for the rows -------------------------------------------------------------------------
+
+
+def restore_confirmed(rows: pl.DataFrame, own: pl.DataFrame, requests: pl.DataFrame) -> pl.DataFrame:
+    """A resumed run's own confirmations (it died after reconciling; ``own``: the ledger's confirmed users of this
+    run, ``requests``: its requests) make the undecided rows ``confirmed`` again, with the proof, as before."""
+    if own.is_empty():
+        return rows
+    sent = requests.select("request_id", pl.col("sent_at").alias("requested_at"))
+    proof = own.join(sent, on="request_id", how="left").select(
+        "box_user_id",
+        pl.lit(Status.CONFIRMED.value).alias("status"),
+        "request_id",
+        "event_id",
+        "confirmed_at",
+        "requested_at",
+    )
+    return overlay(rows, proof, where=pl.col("status").is_null(), found="event_id")
+
+
+def apply_reconciliation(rows: pl.DataFrame, result: ReconcileResult) -> pl.DataFrame:
+    """``pending`` rows with an event become ``confirmed``; re-logins are flagged on the user's terminated rows
+    (pending, confirmed, or skipped as confirmed by an earlier run)."""
+    proven = result.confirmations.select(
+        "box_user_id",
+        "event_id",
+        "confirmed_at",
+        pl.lit(Status.CONFIRMED.value).alias("status"),
+        pl.lit(None, dtype=pl.String).alias("reason"),
+    )
+    rows = overlay(rows, proven, where=pl.col("status") == Status.PENDING.value, found="event_id")
+    terminated = pl.col("status").is_in([Status.PENDING.value, Status.CONFIRMED.value, Status.SKIPPED.value])
+    relogins = result.relogins.select("box_user_id", "relogin_after_termination")
+    return overlay(rows, relogins, where=terminated, found="relogin_after_termination")
+
+
+def explain_pending(rows: pl.DataFrame) -> pl.DataFrame:
+    """Say why a row is still pending, so a reader knows it is not an error."""
+    return fill_reason(rows, Status.PENDING, "accepted by Box (202); no admin event confirmed it yet")

@@ -1,4 +1,7 @@
-"""The run's Excel report: a ``Summary`` sheet (with a chart of the status counts), a ``Users`` sheet (one row per
+"""What a run tells people: the Excel report, and its summary in markdown (:func:`summary_text`, the email body and
+the run page's artifact).
+
+The Excel report has a ``Summary`` sheet (with a chart of the status counts), a ``Users`` sheet (one row per
 input row, in :data:`~box_offboarding.columns.REPORT_COLUMNS` order) and an ``Errors`` sheet (files not read).
 
 The workbook is written with openpyxl in write-only mode, so rows stream to disk and a 200,000-row report stays
@@ -35,6 +38,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from box_offboarding.columns import REPORT_COLUMNS
+from box_offboarding.outcome import RunOutcome
 from box_offboarding.statuses import Status
 
 SHEETS = ("Summary", "Users", "Errors")
@@ -372,3 +376,34 @@ def _save_atomically(workbook: Any, path: Path, *, mode: int) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
+
+
+def summary_text(outcome: RunOutcome) -> str:
+    """The run in markdown: counts per status, re-logins, failures with reasons (the email body and the artifact)."""
+    mode = "dry run" if outcome.dry_run else "live run"
+    lines = [f"# Box offboarding {outcome.run_id}", "", f"As of {outcome.as_of} ({mode}).", ""]
+    if outcome.aborted:
+        lines += [f"**Stopped:** {outcome.aborted}", ""]
+    lines += [
+        "| status | rows |",
+        "| --- | ---: |",
+        *(f"| {name} | {count} |" for name, count in outcome.counts.items()),
+    ]
+    lines += ["", f"Re-logins after termination: **{outcome.relogins}**", ""]
+    failed = outcome.rows.filter(pl.col("status") == Status.FAILED.value)
+    if failed.height:
+        lines += [f"## Failed ({failed.height})", ""]
+        lines += [f"- {row['login'] or row['login_as_written']} ({row['file']} row {row['row']}): {row['reason']}"
+                  for row in failed.head(50).iter_rows(named=True)]  # fmt: skip
+        lines += [f"- ... and {failed.height - 50} more (see the report)"] if failed.height > 50 else []
+        lines.append("")
+    if outcome.errors.height:
+        lines += ["## Files not read", "", *(f"- {error}" for error in outcome.errors.get_column("error")), ""]
+    lines += [*(f"- note: {note}" for note in outcome.notes), "", f"Report: `{outcome.report}`"]
+    return "\n".join(lines)
+
+
+def summary_subject(outcome: RunOutcome) -> str:
+    """The report email's subject: the as-of date and the non-zero counts."""
+    counts = ", ".join(f"{count} {name}" for name, count in outcome.counts.items() if count)
+    return f"Box offboarding {outcome.as_of}: {counts}"

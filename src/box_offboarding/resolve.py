@@ -19,16 +19,11 @@ from typing import Literal, Protocol
 import polars as pl
 
 from box_offboarding.box.models import BoxUser
+from box_offboarding.columns import RESOLVED_SCHEMA
+from box_offboarding.settings import ResolveStrategy
 
 Strategy = Literal["lookup", "scan"]
 SCAN_PAGE_SIZE = 1000
-
-RESOLVED_SCHEMA: dict[str, pl.DataType] = {
-    "login": pl.String(),
-    "box_user_id": pl.String(),
-    "box_status": pl.String(),
-    "box_role": pl.String(),
-}
 
 
 class UserDirectory(Protocol):
@@ -93,7 +88,7 @@ async def resolve_logins(
     logins: Sequence[str],
     *,
     directory_size: int,
-    strategy: Literal["auto", "lookup", "scan"] = "auto",
+    strategy: ResolveStrategy = "auto",
     concurrency: int = 8,
 ) -> tuple[pl.DataFrame, Strategy]:
     """Resolve normalised ``logins`` to Box users; returns the matches and the strategy used."""

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CONFIRMATION_EVENT_TYPES = ("TERMINATE_USER_SESSIONS",)
+
+#: How logins are resolved to Box users (:mod:`~box_offboarding.resolve`): ``auto`` picks the cheaper strategy.
+ResolveStrategy = Literal["auto", "lookup", "scan"]
 
 
 class BoxSettings(BaseSettings):
@@ -98,9 +102,7 @@ class Settings(BaseSettings):
 
     # validate and resolve
     protect_admins: bool = Field(True, description="Never terminate Box admins and co-admins.")
-    resolve_strategy: str = Field(
-        "auto", pattern="^(auto|lookup|scan)$", description="auto | lookup | scan (see README)."
-    )
+    resolve_strategy: ResolveStrategy = Field("auto", description="auto | lookup | scan (see README).")
     directory_size_hint: int | None = Field(
         None, ge=0, description="Known enterprise size, for choosing the resolution strategy without a probe."
     )
@@ -138,14 +140,33 @@ class Settings(BaseSettings):
     box_folder_id: str | None = Field(None, description="Also upload the report to this Box folder.")
     smtp_host: str | None = Field(None, description="Also email the report through this SMTP server.")
     smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
-    smtp_security: str = Field(
-        "starttls", pattern="^(starttls|ssl|none)$", description="starttls | ssl (implicit TLS) | none."
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls | ssl (implicit TLS) | none."
     )
     smtp_username: str | None = Field(None, description="SMTP login, if the server needs one.")
     smtp_password: SecretStr | None = Field(None, description="SMTP password.")
     smtp_timeout_seconds: float = Field(30.0, gt=0, description="SMTP connection timeout.")
     mail_from: str | None = Field(None, description="Sender address of the report email.")
     mail_to: tuple[str, ...] = Field((), description="Recipients of the report email.")
+
+    def safe_summary(self) -> dict[str, str]:
+        """The settings worth showing in a report or the ledger: no credentials."""
+        return {
+            "box_base_url": self.box.base_url,
+            "dry_run": str(self.dry_run),
+            "batch_size": str(self.batch_size),
+            "batch_concurrency": str(self.batch_concurrency),
+            "max_users": str(self.max_users),
+            "max_share": str(self.max_share),
+            "allow_large_run": str(self.allow_large_run),
+            "protect_admins": str(self.protect_admins),
+            "force": str(self.force),
+            "confirmation_event_types": ",".join(self.confirmation_event_types),
+            "confirm_timeout_seconds": str(self.confirm_timeout_seconds),
+            "rate_limit_per_minute": str(self.box.rate_limit_per_minute),
+            "resolve_strategy": self.resolve_strategy,
+            "shard": f"{self.shard_index + 1} of {self.shard_count}",
+        }
 
     def today(self) -> date:
         """Today's date in :attr:`timezone`: the default as-of date of a run."""

@@ -1,4 +1,4 @@
-"""The status vocabulary every input row ends with (see README, "Statuses")."""
+"""The status vocabularies: what every input row ends with (see README, "Statuses"), and a run's lifecycle."""
 
 from __future__ import annotations
 
@@ -20,5 +20,14 @@ class Status(StrEnum):
     CONFIRMED = "confirmed"
 
 
-#: Statuses a person should look at (the "attention" table, issue 4).
+#: Statuses a person should look at (the run page's attention table).
 ATTENTION_STATUSES = frozenset({Status.FAILED, Status.NOT_FOUND, Status.PROTECTED})
+
+
+class RunStatus(StrEnum):
+    """Lifecycle of a run in the ledger. A run still ``running`` after its process is gone crashed."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ABORTED = "aborted"

@@ -1,10 +1,13 @@
-"""Terminate Box sessions in batches, several in flight, isolating the users Box refuses.
+"""Terminate Box sessions in batches, several in flight, isolating the users Box refuses: the stage that decides
+``failed`` and ``pending`` (accepted by Box, not yet proven).
 
 - Users go in batches of ``batch_size`` user ids. The first batch is sent alone: if Box answers ``403`` (the app
   lacks the admin permission) nothing else has been sent, and the run stops.
 - A batch refused with ``400``/``404`` is split in halves until the offending users are isolated; only they
   become ``failed``, with Box's message.
 - Every request's outcome goes to ``record`` (the ledger, which commits) *before* the batch counts as done.
+- After a crash, :func:`settle_in_flight` turns the requests whose answer was lost into outcomes, by what Box's
+  admin events showed; users Box accepted in an earlier run are not sent again (:func:`accepted_earlier`).
 """
 
 from __future__ import annotations
@@ -19,19 +22,12 @@ from uuid import uuid4
 import polars as pl
 
 from box_offboarding.box.models import TerminationResult
-from box_offboarding.columns import UTC_DATETIME
+from box_offboarding.columns import OUTCOME_SCHEMA
 from box_offboarding.errors import BoxAPIError, BoxError, BoxPermissionError
+from box_offboarding.frames import overlay
 from box_offboarding.statuses import Status
 
 SPLITTABLE_STATUSES = frozenset({400, 404})
-
-OUTCOME_SCHEMA: dict[str, pl.DataType] = {
-    "box_user_id": pl.String(),
-    "status": pl.String(),
-    "reason": pl.String(),
-    "request_id": pl.String(),
-    "requested_at": UTC_DATETIME,
-}
 
 
 class SessionTerminator(Protocol):
@@ -42,9 +38,9 @@ class SessionTerminator(Protocol):
     ) -> TerminationResult: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BatchOutcome:
-    """What happened to one terminate_sessions request."""
+    """What happened to one terminate_sessions request: what the ledger records of it."""
 
     user_ids: tuple[str, ...]
     logins: tuple[str, ...]
@@ -66,9 +62,10 @@ class BatchOutcome:
         return self.http_status is not None and 200 <= self.http_status < 300
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TerminationRun:
-    """Per-user outcomes, plus the permission error that stopped the run, if one did."""
+    """Per-user outcomes (:data:`~box_offboarding.columns.OUTCOME_SCHEMA`), plus the permission error that stopped
+    the run, if one did."""
 
     outcomes: pl.DataFrame
     stopped_by: BoxPermissionError | None = None
@@ -107,7 +104,10 @@ class _BatchSender:
         """Send one batch; return the halves to send next when Box refused it as a whole."""
         ids, logins = (tuple(column) for column in zip(*batch, strict=True))
         attempt = _Attempt(ids, logins, datetime.now(UTC), f"intent-{uuid4()}")
-        self.record(BatchOutcome(ids, logins, attempt.intent, None, 0, attempt.sent_at, attempt.sent_at, None))
+        self.record(
+            BatchOutcome(user_ids=ids, logins=logins, request_id=attempt.intent, http_status=None, attempts=0,
+                         sent_at=attempt.sent_at, finished_at=attempt.sent_at, message=None)
+        )  # fmt: skip
         try:
             result = await self.client.terminate_sessions(user_ids=ids)
         except BoxPermissionError as error:
@@ -134,8 +134,9 @@ class _BatchSender:
     ) -> str:
         request_id = request_id or f"local-{uuid4()}"
         self.record(
-            BatchOutcome(attempt.ids, attempt.logins, request_id, http_status, attempts, attempt.sent_at,
-                         datetime.now(UTC), message, settles=attempt.intent)
+            BatchOutcome(user_ids=attempt.ids, logins=attempt.logins, request_id=request_id, http_status=http_status,
+                         attempts=attempts, sent_at=attempt.sent_at, finished_at=datetime.now(UTC), message=message,
+                         settles=attempt.intent)
         )  # fmt: skip
         return request_id
 
@@ -183,7 +184,7 @@ async def terminate_users(
     sender = _BatchSender(client, record=record, progress=progress)
     batches = make_batches(targets, batch_size=batch_size)
     if not batches:
-        return TerminationRun(pl.DataFrame(schema=OUTCOME_SCHEMA))
+        return TerminationRun(outcomes=pl.DataFrame(schema=OUTCOME_SCHEMA))
     queue: asyncio.Queue[Batch] = asyncio.Queue()
     for batch in [*await sender.send(batches[0]), *batches[1:]]:
         queue.put_nowait(batch)
@@ -192,7 +193,7 @@ async def terminate_users(
         await queue.join()
         for worker in workers:
             worker.cancel()
-    return TerminationRun(pl.DataFrame(sender.rows, schema=OUTCOME_SCHEMA), sender.stopped_by)
+    return TerminationRun(outcomes=pl.DataFrame(sender.rows, schema=OUTCOME_SCHEMA), stopped_by=sender.stopped_by)
 
 
 async def _worker(sender: _BatchSender, queue: asyncio.Queue[Batch]) -> None:
@@ -207,3 +208,56 @@ async def _worker(sender: _BatchSender, queue: asyncio.Queue[Batch]) -> None:
                 sender.fail_unsent(batch)
         finally:
             queue.task_done()
+
+
+def apply_outcomes(rows: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
+    """Give every undecided row of a user with an outcome that outcome (duplicates keep their own status)."""
+    return overlay(rows, outcomes, where=pl.col("status").is_null(), found="status")
+
+
+def accepted_earlier(accepted: pl.DataFrame) -> pl.DataFrame:
+    """Outcomes of users Box accepted in an earlier or interrupted run (the ledger's pending users): ``pending``,
+    not sent again."""
+    return accepted.select(
+        "box_user_id",
+        pl.lit(Status.PENDING.value).alias("status"),
+        pl.lit("accepted in run ").add(pl.col("run_id")).alias("reason"),
+        "request_id",
+        "requested_at",
+    )
+
+
+#: What settling a lost answer records: by whether Box's admin events show the job ran.
+_SETTLED = {
+    True: (202, "answer lost in a crash; Box's admin events show the job ran"),
+    False: (None, "answer lost in a crash; no admin event yet, so sent again"),
+}
+
+
+def settle_in_flight(in_flight: pl.DataFrame, *, proven: pl.DataFrame, now: datetime) -> list[BatchOutcome]:
+    """The answers to record for requests sent before a crash whose answer never came (the ledger's in-flight
+    users, :data:`~box_offboarding.columns.ACCEPTED_SCHEMA`), one per request and verdict: users Box's events
+    prove terminated (``proven``: their ``box_user_id``) count as accepted; the others stay unanswered, so they are
+    sent again. Each replaces (settles) its intent."""
+    taken = pl.col("box_user_id").is_in(proven.get_column("box_user_id").implode())
+    outcomes = []
+    for (intent, was_taken), users in in_flight.with_columns(taken.alias("taken")).group_by(
+        "request_id", "taken", maintain_order=True
+    ):
+        http_status, message = _SETTLED[bool(was_taken)]
+        sent_at = users.get_column("requested_at").min()
+        assert isinstance(sent_at, datetime)
+        outcomes.append(
+            BatchOutcome(
+                user_ids=tuple(users.get_column("box_user_id").to_list()),
+                logins=tuple(users.get_column("login").fill_null("").to_list()),
+                request_id=f"recovered-{uuid4()}",
+                http_status=http_status,
+                attempts=1,
+                sent_at=sent_at,
+                finished_at=now,
+                message=message,
+                settles=str(intent),
+            )
+        )
+    return outcomes

@@ -1,8 +1,12 @@
-"""Checks that need no Box call: login syntax, duplicates, the protected list, termination dates.
+"""Whether each row may be terminated: the rules that decide ``invalid``, ``duplicate``, ``protected``,
+``deferred``, ``not_found`` and ``skipped``.
 
-Takes the ingest frame (:data:`~box_offboarding.columns.INPUT_SCHEMA`) and adds ``login`` (trimmed, lower-cased),
-``status`` and ``reason``. Rows that pass every check keep ``status`` null: they go on to resolution against Box.
-Precedence when several apply: invalid, duplicate, protected, deferred.
+:func:`check_rows` needs no Box call: login syntax, duplicates, the protected list, termination dates. It takes the
+ingest frame (:data:`~box_offboarding.columns.INPUT_SCHEMA`) and adds ``login`` (trimmed, lower-cased), ``status``
+and ``reason``; precedence when several apply: invalid, duplicate, protected, deferred. Rows that pass keep
+``status`` null and are resolved against Box; then :func:`check_box_users` applies what Box says of each user
+(not found, admin, inactive) and :func:`skip_confirmed_earlier` what the ledger knows (already terminated). Rows
+still undecided after these are the ones a run may terminate.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from pathlib import Path
 import polars as pl
 from email_validator import EmailNotValidError, validate_email
 
+from box_offboarding.box.models import ADMIN_ROLES
 from box_offboarding.errors import ConfigurationError
+from box_offboarding.frames import decide
 from box_offboarding.ingest.rows import WHITESPACE
 from box_offboarding.statuses import Status
 
@@ -98,3 +104,34 @@ def check_rows(rows: pl.DataFrame, *, as_of: date, protected: frozenset[str] = f
     return frame.with_columns(status.alias("status"), reason.alias("reason")).drop(
         "syntax_error", "first_index", "first_label"
     )
+
+
+def check_box_users(rows: pl.DataFrame, *, protect_admins: bool) -> pl.DataFrame:
+    """Decide the undecided rows by what Box says of their user (``box_user_id``, ``box_status``, ``box_role``):
+    ``not_found`` without one, ``protected`` for admins (when ``protect_admins``), ``skipped`` when inactive."""
+    rows = decide(rows, pl.col("box_user_id").is_null(), Status.NOT_FOUND, pl.lit("no Box user has this login"))
+    if protect_admins:
+        rows = decide(
+            rows,
+            pl.col("box_role").is_in(list(ADMIN_ROLES)),
+            Status.PROTECTED,
+            pl.lit("Box ") + pl.col("box_role") + pl.lit(" (admins are protected)"),
+        )
+    return decide(rows, pl.col("box_status") == "inactive", Status.SKIPPED, pl.lit("inactive in Box"))
+
+
+def skip_confirmed_earlier(rows: pl.DataFrame, confirmed: pl.DataFrame) -> pl.DataFrame:
+    """Undecided rows of users whose termination an earlier run proved (``confirmed``: the ledger's
+    :data:`~box_offboarding.columns.CONFIRMED_SCHEMA` rows of other runs) become ``skipped``, saying which run."""
+    earlier = confirmed.select(
+        "box_user_id", pl.col("run_id").alias("earlier_run"), pl.col("confirmed_at").alias("earlier_confirmed_at")
+    )
+    rows = rows.join(earlier, on="box_user_id", how="left", maintain_order="left")
+    reason = (
+        pl.lit("already confirmed in run ")
+        + pl.col("earlier_run")
+        + pl.lit(" on ")
+        + pl.col("earlier_confirmed_at").dt.strftime("%Y-%m-%d")
+    )
+    rows = decide(rows, pl.col("earlier_run").is_not_null(), Status.SKIPPED, reason)
+    return rows.drop("earlier_run", "earlier_confirmed_at")

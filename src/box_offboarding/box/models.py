@@ -9,6 +9,9 @@ from typing import Any
 #: The user attributes every user listing asks for (``fields=``): nothing more is read, nothing less is needed.
 USER_FIELDS = ("id", "login", "name", "status", "role")
 
+#: Box's ``role`` values of enterprise admins: the simulator gives them admin powers, and runs protect them.
+ADMIN_ROLES = frozenset({"admin", "coadmin"})
+
 
 @dataclass(frozen=True, slots=True)
 class BoxUser:
