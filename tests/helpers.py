@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import polars as pl
 
+from box_offboarding.columns import ROW_SCHEMA
 from box_offboarding.settings import BoxSettings, Settings
 from box_offboarding.simulator import (
     DirectoryUser,
@@ -129,3 +131,18 @@ def formula_cells(path: Path) -> list[str]:
     book = openpyxl.load_workbook(path)
     return [f"{sheet.title}!{cell.coordinate}" for sheet in book.worksheets for row in sheet.iter_rows() for cell in row
             if cell.data_type == "f"]  # fmt: skip
+
+
+def decided_rows(*records: dict[str, Any]) -> pl.DataFrame:
+    """A frame of input rows with every result column (:data:`ROW_SCHEMA`): unspecified columns are null, positions
+    follow the order given. For the tests of the rules that decide statuses."""
+    filled = [
+        {"input_index": index, "file": "leavers.csv", "row": index + 2, **record}
+        for index, record in enumerate(records)
+    ]
+    return pl.DataFrame(filled, schema=ROW_SCHEMA)
+
+
+def statuses(frame: pl.DataFrame) -> list[tuple[str | None, str | None]]:
+    """(status, reason) per row, in frame order."""
+    return list(zip(frame.get_column("status").to_list(), frame.get_column("reason").to_list(), strict=True))

@@ -9,16 +9,20 @@ import polars as pl
 import pytest
 
 from box_offboarding.box.models import AdminEvent
-from box_offboarding.columns import UTC_DATETIME
+from box_offboarding.columns import CONFIRMATION_SCHEMA, CONFIRMED_SCHEMA, RELOGIN_SCHEMA, UTC_DATETIME
 from box_offboarding.reconcile import (
     ReconcileOptions,
     ReconcileResult,
+    apply_reconciliation,
     events_frame,
+    explain_pending,
     match_confirmations,
     match_relogins,
     read_events_frame,
     reconcile,
+    restore_confirmed,
 )
+from helpers import decided_rows, statuses
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 CONFIRM = ("TERMINATE_USER_SESSIONS",)
@@ -201,3 +205,67 @@ async def test_later_polls_read_only_what_came_since() -> None:
     ends = [end for _, end in source.windows]
     assert starts[0] == T0 - timedelta(minutes=1)
     assert all(start == end - timedelta(seconds=2) for start, end in zip(starts[1:], ends, strict=False))
+
+
+def result(confirmations: list[tuple[str, str, float]], relogins: list[tuple[str, str, float]]) -> ReconcileResult:
+    """A reconcile result from (user, event id, minutes after T0) confirmations and re-logins."""
+    return ReconcileResult(
+        confirmations=pl.DataFrame(
+            [(user, event_id, T0 + timedelta(minutes=m), T0) for user, event_id, m in confirmations],
+            schema=CONFIRMATION_SCHEMA, orient="row",
+        ),
+        relogins=pl.DataFrame(
+            [(user, event_id, T0 + timedelta(minutes=m)) for user, event_id, m in relogins],
+            schema=RELOGIN_SCHEMA, orient="row",
+        ),
+        events_read=0, polls=1,
+    )  # fmt: skip
+
+
+def test_reconciliation_confirms_pending_rows_and_flags_relogins_on_terminated_ones() -> None:
+    """Pending rows with an event become confirmed (reason cleared); re-logins mark pending, confirmed and skipped
+    rows of the user, never a row of another status."""
+    rows = decided_rows(
+        {"box_user_id": "1", "status": "pending", "reason": "accepted in run x"},
+        {"box_user_id": "1", "status": "duplicate"},
+        {"box_user_id": "2", "status": "pending"},
+        {"box_user_id": "3", "status": "skipped", "reason": "already confirmed"},
+        {"box_user_id": "4", "status": "failed", "reason": "Box refused"},
+    )
+    outcome = apply_reconciliation(rows, result([("1", "e1", 2), ("4", "e4", 2)], [("1", "l1", 9), ("3", "l3", 9),
+                                                                                    ("4", "l4", 9)]))  # fmt: skip
+    assert statuses(outcome) == [
+        ("confirmed", None),
+        ("duplicate", None),
+        ("pending", None),
+        ("skipped", "already confirmed"),
+        ("failed", "Box refused"),
+    ]
+    assert outcome["event_id"].to_list() == ["e1", None, None, None, None]
+    flagged = outcome["relogin_after_termination"].is_not_null().to_list()
+    assert flagged == [True, False, False, True, False]
+
+
+def test_a_resumed_run_restores_its_own_confirmations_with_the_request_time() -> None:
+    """Undecided rows of users this run already confirmed become confirmed, with event and request time."""
+    rows = decided_rows({"box_user_id": "1"}, {"box_user_id": "2"})
+    own = pl.DataFrame(
+        [("1", "a@x.com", "run", "req-1", "e1", T0 + timedelta(minutes=3))], schema=CONFIRMED_SCHEMA, orient="row"
+    )
+    requests = pl.DataFrame(
+        {"request_id": ["req-1"], "sent_at": [T0]}, schema={"request_id": pl.String, "sent_at": UTC_DATETIME}
+    )
+    restored = restore_confirmed(rows, own, requests)
+    assert restored.select("status", "event_id", "request_id", "requested_at").rows() == [
+        ("confirmed", "e1", "req-1", T0),
+        (None, None, None, None),
+    ]
+
+
+def test_pending_rows_without_reason_are_explained() -> None:
+    """A pending row without a reason says it awaits its event; one with a reason keeps it."""
+    rows = decided_rows({"status": "pending"}, {"status": "pending", "reason": "accepted in run x"})
+    assert [reason for _, reason in statuses(explain_pending(rows))] == [
+        "accepted by Box (202); no admin event confirmed it yet",
+        "accepted in run x",
+    ]

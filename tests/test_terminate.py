@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
 
 from box_offboarding.box.client import BoxClient
+from box_offboarding.columns import ACCEPTED_SCHEMA, OUTCOME_SCHEMA
 from box_offboarding.settings import BoxSettings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
-from box_offboarding.terminate import BatchOutcome, make_batches, terminate_users
+from box_offboarding.terminate import (
+    BatchOutcome,
+    accepted_earlier,
+    apply_outcomes,
+    make_batches,
+    settle_in_flight,
+    terminate_users,
+)
+from helpers import decided_rows, statuses
+
+T0 = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 
 
 def box_settings(sim: RunningSimulator) -> BoxSettings:
@@ -105,3 +117,51 @@ async def test_progress_counts_every_user(simulator: RunningSimulator, client: B
     await terminate_users(client, targets(real_ids(simulator, 7)), batch_size=3, concurrency=2,
                           record=lambda _: None, progress=seen.append)  # fmt: skip
     assert sum(seen) == 7
+
+
+def test_outcomes_reach_undecided_rows_of_their_user_only() -> None:
+    """A user's outcome goes to its undecided rows; its duplicate row and users without an outcome are untouched."""
+    rows = decided_rows(
+        {"box_user_id": "1"}, {"box_user_id": "1", "status": "duplicate", "reason": "dup"}, {"box_user_id": "2"}
+    )
+    outcomes = pl.DataFrame(
+        {"box_user_id": ["1"], "status": ["failed"], "reason": ["Box refused"], "request_id": ["r"],
+         "requested_at": [T0]},
+        schema=OUTCOME_SCHEMA,
+    )  # fmt: skip
+    applied = apply_outcomes(rows, outcomes)
+    assert statuses(applied) == [("failed", "Box refused"), ("duplicate", "dup"), (None, None)]
+    assert applied["request_id"].to_list() == ["r", None, None]
+
+
+def test_users_accepted_earlier_are_pending_naming_the_run() -> None:
+    """The ledger's pending users become pending outcomes saying which run Box accepted them in."""
+    accepted = pl.DataFrame(
+        {"box_user_id": ["7"], "login": ["g@x.com"], "request_id": ["r-1"], "run_id": ["20261128-ab"],
+         "requested_at": [T0]},
+        schema=ACCEPTED_SCHEMA,
+    )  # fmt: skip
+    assert accepted_earlier(accepted).rows() == [("7", "pending", "accepted in run 20261128-ab", "r-1", T0)]
+
+
+def test_lost_answers_settle_by_what_the_events_prove() -> None:
+    """Per lost request: proven users are recorded accepted (202), the rest unanswered so they are sent again;
+    each settles its intent, from the time it was sent."""
+    in_flight = pl.DataFrame(
+        {
+            "box_user_id": ["1", "2", "3"], "login": ["a@x.com", None, "c@x.com"],
+            "request_id": ["intent-A", "intent-A", "intent-B"], "run_id": ["run"] * 3,
+            "requested_at": [T0, T0, T0 + timedelta(seconds=5)],
+        },
+        schema=ACCEPTED_SCHEMA,
+    )  # fmt: skip
+    proven = pl.DataFrame({"box_user_id": ["2", "3"]})
+    settled = settle_in_flight(in_flight, proven=proven, now=T0 + timedelta(minutes=1))
+    verdicts = {(o.settles, o.user_ids, o.logins, o.http_status, o.sent_at) for o in settled}
+    assert verdicts == {
+        ("intent-A", ("1",), ("a@x.com",), None, T0),
+        ("intent-A", ("2",), ("",), 202, T0),
+        ("intent-B", ("3",), ("c@x.com",), 202, T0 + timedelta(seconds=5)),
+    }
+    assert all(o.attempts == 1 and not o.in_flight and o.request_id.startswith("recovered-") for o in settled)
+    assert len({o.request_id for o in settled}) == 3

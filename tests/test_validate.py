@@ -1,18 +1,21 @@
-"""Checks that need no Box call: login syntax, duplicates, the protected list, termination dates."""
+"""Whether a row may be terminated: login syntax, duplicates, the protected list, termination dates, then what Box
+and the ledger say of its user."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from box_offboarding.columns import INPUT_SCHEMA
+from box_offboarding.columns import CONFIRMED_SCHEMA, INPUT_SCHEMA
 from box_offboarding.errors import ConfigurationError
-from box_offboarding.validate import check_rows, load_protected
+from box_offboarding.validate import check_box_users, check_rows, load_protected, skip_confirmed_earlier
+from helpers import decided_rows, statuses
 
 AS_OF = date(2026, 11, 29)
+ADMIN_REASON = "Box admin (admins are protected)"
 
 
 def rows(*records: dict[str, object]) -> pl.DataFrame:
@@ -115,3 +118,49 @@ def test_load_protected_missing_file_is_a_configuration_error(tmp_path: Path) ->
     """A protected list that cannot be read stops the run before anything is sent."""
     with pytest.raises(ConfigurationError, match="protected list"):
         load_protected(tmp_path / "absent.txt")
+
+
+@pytest.mark.parametrize(
+    ("user", "protect_admins", "expected"),
+    [
+        ({"box_user_id": None}, True, ("not_found", "no Box user has this login")),
+        ({"box_user_id": "1", "box_role": "admin", "box_status": "active"}, True, ("protected", ADMIN_REASON)),
+        ({"box_user_id": "1", "box_role": "coadmin", "box_status": "inactive"}, True,
+         ("protected", "Box coadmin (admins are protected)")),
+        ({"box_user_id": "1", "box_role": "admin", "box_status": "active"}, False, (None, None)),
+        ({"box_user_id": "1", "box_role": "user", "box_status": "inactive"}, True, ("skipped", "inactive in Box")),
+        ({"box_user_id": "1", "box_role": "user", "box_status": "active"}, True, (None, None)),
+    ],
+    ids=["unknown", "admin", "admin-before-inactive", "admins-not-protected", "inactive", "eligible"],
+)  # fmt: skip
+def test_box_users_decide_not_found_protected_skipped(
+    user: dict[str, object], protect_admins: bool, expected: tuple[str | None, str | None]
+) -> None:
+    """What Box says of a user decides the row, in the order not found, admin, inactive."""
+    checked = check_box_users(decided_rows({"login": "a@x.com", **user}), protect_admins=protect_admins)
+    assert statuses(checked) == [expected]
+
+
+def test_box_users_leave_decided_rows_alone() -> None:
+    """A row already decided (a duplicate of an unknown login) keeps its status."""
+    rows = decided_rows({"login": "a@x.com", "status": "duplicate", "reason": "duplicate of leavers.csv row 2"})
+    assert statuses(check_box_users(rows, protect_admins=True)) == [("duplicate", "duplicate of leavers.csv row 2")]
+
+
+def test_users_confirmed_earlier_are_skipped_naming_the_run() -> None:
+    """Undecided rows of a user an earlier run confirmed are skipped with that run and date; others stay undecided."""
+    rows = decided_rows({"box_user_id": "1"}, {"box_user_id": "2"}, {"box_user_id": "1", "status": "duplicate"})
+    confirmed = pl.DataFrame(
+        {
+            "box_user_id": ["1"], "login": ["a@x.com"], "run_id": ["20261101-aaaa"], "request_id": ["r"],
+            "event_id": ["e"], "confirmed_at": [datetime(2026, 11, 1, 23, 0, tzinfo=UTC)],
+        },
+        schema=CONFIRMED_SCHEMA,
+    )  # fmt: skip
+    skipped = skip_confirmed_earlier(rows, confirmed)
+    assert statuses(skipped) == [
+        ("skipped", "already confirmed in run 20261101-aaaa on 2026-11-01"),
+        (None, None),
+        ("duplicate", None),
+    ]
+    assert skipped.columns == rows.columns
