@@ -1,8 +1,9 @@
 """The in-memory Box: directory, tokens, per-caller rate windows, termination jobs, admin events, uploads, counters.
 
-Everything here is plain Python, guarded by one lock: the HTTP layer (:mod:`.app`) runs on uvicorn's loop thread
-while tests and benchmarks read the same object from theirs. Randomness (faults, short pages, event ids) comes from
-one generator seeded with ``config.seed``, so a run is reproducible for the same sequence of requests.
+Everything here is plain Python, guarded by one lock, and knows nothing of HTTP: the HTTP layer (:mod:`.app`) is
+built on top of it and runs on uvicorn's loop thread while tests and benchmarks read the same object from theirs.
+Randomness (faults, short pages, event ids) comes from one generator seeded with ``config.seed``, so a run is
+reproducible for the same sequence of requests.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from box_offboarding.simulator import bodies
 from box_offboarding.simulator.config import SimulatorConfig
@@ -31,9 +32,6 @@ from box_offboarding.simulator.directory import (
 )
 from box_offboarding.simulator.events import EventLog, EventQuery
 from box_offboarding.simulator.files import FileStore, StoredFile, file_full
-
-if TYPE_CHECKING:
-    from starlette.types import ASGIApp
 
 JSON = dict[str, Any]
 RELOGIN_EVENT_TYPE = "LOGIN"
@@ -56,7 +54,8 @@ class TokenRefused(Exception):
 
 
 class Simulator:
-    """One simulated Box enterprise. Build it, then serve :meth:`asgi_app` (see :func:`run_simulator`)."""
+    """One simulated Box enterprise. Build it, then serve it with :func:`.app.build_app` (as :func:`run_simulator`
+    does)."""
 
     def __init__(self, config: SimulatorConfig | None = None, *, clock: Callable[[], float] = time.time) -> None:
         self.config = config or SimulatorConfig()
@@ -340,12 +339,6 @@ class Simulator:
         with self._lock:
             stored = self._files.get(file_id)
             return None if stored is None else stored.current.content
-
-    def asgi_app(self) -> ASGIApp:
-        """The HTTP face of this simulator (Starlette), for uvicorn or any ASGI server."""
-        from box_offboarding.simulator.app import build_app  # app imports this module
-
-        return build_app(self)
 
 
 def _build_directory(config: SimulatorConfig) -> Directory:
