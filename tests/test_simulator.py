@@ -741,6 +741,33 @@ def test_stats_count_every_request_and_reset_clears_them() -> None:
         assert len(running.simulator.events()) == 2  # state stays, counts go
 
 
+def test_reset_brings_back_the_state_of_a_new_simulator() -> None:
+    """reset() forgets tokens, rate windows, events, uploads and counts, and replays the seeded randomness."""
+    config = SimulatorConfig(users=20, rate_limit=1, event_delay_seconds=0)
+    used, new = Simulator(config, clock=lambda: START), Simulator(config, clock=lambda: START)
+    form = {"grant_type": "client_credentials", "client_id": config.client_id, "client_secret": config.client_secret,
+            "box_subject_type": "enterprise", "box_subject_id": config.enterprise_id}  # fmt: skip
+    bearer = f"Bearer {used.issue_token(form)['access_token']}"
+    caller = used.caller_for(bearer)
+    assert caller is not None
+    assert (used.admit(caller), used.admit(caller)) == (None, 60)  # the budget of one is spent
+    used.start_termination_job(caller, used.users[:2])
+    used.upload(caller=caller, folder_id="0", name="report.xlsx", content=b"x")
+    used.count("GET /2.0/users", "200")
+    used.users.pop()
+
+    used.reset()
+
+    assert used.caller_for(bearer) is None
+    assert used.admit(caller) is None
+    assert (used.events(), used.uploads()) == ([], {})
+    assert used.stats() == new.stats()
+    assert used.users == new.users
+    for simulator in (used, new):
+        simulator.start_termination_job(simulator.service_account, simulator.users[:3])
+    assert used.events() == new.events()  # the same event ids: the generator starts over from the seed
+
+
 # --- directory and configuration ------------------------------------------------------------------------------------
 
 

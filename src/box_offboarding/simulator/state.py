@@ -62,11 +62,16 @@ class Simulator:
         self.now = clock
         self.time = bodies.Clock(self.config.utc_offset_minutes)
         self._lock = threading.Lock()
-        self._rng = random.Random(self.config.seed)
+        # built from the config alone and never changed by a request
         self.directory = _build_directory(self.config)
-        self.users: list[DirectoryUser] = list(self.directory.people)
         self.service_account = self.directory.service_account
-        self.groups: dict[str, tuple[str, ...]] = _build_groups(self.users, self.config)
+        self.groups: dict[str, tuple[str, ...]] = _build_groups(self.directory.people, self.config)
+        self._start_afresh()
+
+    def _start_afresh(self) -> None:
+        """Set everything that requests change to what a new simulator has (see :meth:`reset`)."""
+        self._rng = random.Random(self.config.seed)
+        self.users: list[DirectoryUser] = list(self.directory.people)
         self._tokens: dict[str, IssuedToken] = {}
         self._windows: dict[str, deque[float]] = {}
         self._event_log = EventLog()
@@ -74,6 +79,18 @@ class Simulator:
         self._requests: Counter[tuple[str, str]] = Counter()
         self._counts: Counter[str] = Counter()
         self._terminations: Counter[str] = Counter()
+
+    def reset(self) -> None:
+        """Back to the state a new ``Simulator(config)`` starts in, without building the directory again.
+
+        Gone: issued tokens, rate windows, admin events, uploads and every counter; the random generator is seeded
+        again from ``config.seed``, so faults, short pages and event ids repeat as on a new simulator; :attr:`users`
+        is the directory's listing again. Kept: the config, the clock, the directory and the groups (made from the
+        config alone; no request changes them). A different config needs a new simulator. Unlike
+        :meth:`reset_stats` (and ``POST /_sim/reset``), which clear the counters only. For tests that share one
+        running simulator: call it between them, not while requests are in flight."""
+        with self._lock:
+            self._start_afresh()
 
     # --- tokens and callers ---------------------------------------------------------------------------------------
 
