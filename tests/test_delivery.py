@@ -20,8 +20,9 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 from box_offboarding.box.client import BoxClient
 from box_offboarding.delivery import XLSX_MIME_TYPE, deliver_report, email_addresses, email_report, upload_report
 from box_offboarding.errors import ConfigurationError
-from box_offboarding.settings import BoxSettings, Settings
+from box_offboarding.settings import Settings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
+from helpers import box_settings
 
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "s3cret-Pa55word"
@@ -124,10 +125,6 @@ def sim() -> Iterator[RunningSimulator]:
     """The project's Box simulator on loopback."""
     with run_simulator(SimulatorConfig(users=50, event_delay_seconds=0)) as running:
         yield running
-
-
-def box_settings(sim: RunningSimulator, **overrides: Any) -> BoxSettings:
-    return sim.box_settings(**{"backoff_initial_seconds": 0, **overrides})
 
 
 class RefuseNewVersions(httpx.AsyncHTTPTransport):

@@ -8,14 +8,9 @@ import polars as pl
 import pytest
 
 from box_offboarding.box.client import BoxClient
-from box_offboarding.settings import BoxSettings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
 from box_offboarding.terminate import BatchOutcome, make_batches, terminate_users
-
-
-def box_settings(sim: RunningSimulator) -> BoxSettings:
-    """Client settings for the simulator, retries without waiting."""
-    return sim.box_settings(backoff_initial_seconds=0, backoff_max_seconds=0)
+from helpers import box_settings
 
 
 @pytest.fixture
