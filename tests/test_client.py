@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -198,25 +197,18 @@ async def fresh_token(sim: RunningSimulator) -> str:
         return str((await raw.post(sim.token_url, data=sim.token_form)).json()["access_token"])
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[RunningSimulator]:
-    """One well-behaved simulator shared by the tests that do not change its knobs or clock."""
-    with run_simulator(SimulatorConfig(users=500, event_delay_seconds=0)) as running:
-        yield running
-
-
 @pytest.fixture
-def sim_user_ids(sim: RunningSimulator) -> list[str]:
-    return [user.id for user in sim.simulator.users]
+def sim_user_ids(simulator: RunningSimulator) -> list[str]:
+    return [user.id for user in simulator.simulator.users]
 
 
-async def test_concurrent_first_calls_share_one_token(sim: RunningSimulator, sim_user_ids: list[str]) -> None:
+async def test_concurrent_first_calls_share_one_token(simulator: RunningSimulator, sim_user_ids: list[str]) -> None:
     """Fifty concurrent first calls cause one token request, and every call succeeds."""
-    issued_before = sim.simulator.stats()["tokens_issued"]
-    async with BoxClient(box_settings(sim)) as box:
+    issued_before = simulator.simulator.stats()["tokens_issued"]
+    async with BoxClient(box_settings(simulator)) as box:
         users = await asyncio.gather(*(box.get_user(user_id) for user_id in sim_user_ids[:50]))
     assert [user.id for user in users] == sim_user_ids[:50]
-    assert sim.simulator.stats()["tokens_issued"] - issued_before == 1
+    assert simulator.simulator.stats()["tokens_issued"] - issued_before == 1
     assert box.calls == {"POST /oauth2/token": 1, "GET /users/{user_id}": 50}
 
 
@@ -328,9 +320,9 @@ async def test_429_beyond_max_retry_seconds_gives_up_at_once() -> None:
     assert box.calls["GET /users/{user_id}"] == 1
 
 
-async def test_not_found_is_not_retried_and_carries_box_fields(sim: RunningSimulator) -> None:
+async def test_not_found_is_not_retried_and_carries_box_fields(simulator: RunningSimulator) -> None:
     """A 404 raises BoxAPIError with Box's code, message and request id after a single request."""
-    async with BoxClient(box_settings(sim)) as box:
+    async with BoxClient(box_settings(simulator)) as box:
         with pytest.raises(BoxAPIError) as caught:
             await box.get_user("999")
     error = caught.value
@@ -342,9 +334,9 @@ async def test_not_found_is_not_retried_and_carries_box_fields(sim: RunningSimul
     assert box.retries == 0
 
 
-async def test_bad_request_is_not_retried(sim: RunningSimulator) -> None:
+async def test_bad_request_is_not_retried(simulator: RunningSimulator) -> None:
     """A 400 surfaces at once as BoxAPIError with Box's message."""
-    async with BoxClient(box_settings(sim)) as box:
+    async with BoxClient(box_settings(simulator)) as box:
         with pytest.raises(BoxAPIError, match="user_type") as caught:
             [user async for user in box.iter_users(user_type="robots")]
     assert (caught.value.status, caught.value.code) == (400, "bad_request")
@@ -407,14 +399,14 @@ async def test_marker_pagination_lists_every_user_once() -> None:
     assert box.calls["GET /users"] == 25
 
 
-async def test_find_users_and_count(sim: RunningSimulator) -> None:
+async def test_find_users_and_count(simulator: RunningSimulator) -> None:
     """find_users is one prefix search; count_users reads the directory size in one call."""
-    target = sim.simulator.users[7]
-    async with BoxClient(box_settings(sim)) as box:
+    target = simulator.simulator.users[7]
+    async with BoxClient(box_settings(simulator)) as box:
         found = await box.find_users(target.login)
         total = await box.count_users()
     assert target.id in {user.id for user in found}
-    assert total == len(sim.simulator.users)
+    assert total == len(simulator.simulator.users)
     assert box.calls["GET /users"] == 2
 
 
@@ -447,9 +439,9 @@ async def test_event_paging_survives_short_pages_and_repeats(stream_type: str) -
     assert box.calls["GET /events"] > 300 // 40 + 1  # short pages did not end the reading early
 
 
-async def test_terminate_sessions_result(sim: RunningSimulator, sim_user_ids: list[str]) -> None:
+async def test_terminate_sessions_result(simulator: RunningSimulator, sim_user_ids: list[str]) -> None:
     """A 202 comes back as a TerminationResult with Box's request id, message, attempts and times."""
-    async with BoxClient(box_settings(sim)) as box:
+    async with BoxClient(box_settings(simulator)) as box:
         before = datetime.now(UTC)
         result = await box.terminate_sessions(user_ids=sim_user_ids[:3], user_logins=[])
     assert result.status == 202
@@ -459,10 +451,10 @@ async def test_terminate_sessions_result(sim: RunningSimulator, sim_user_ids: li
     assert before <= result.sent_at <= result.finished_at
 
 
-async def test_terminate_group_sessions(sim: RunningSimulator) -> None:
+async def test_terminate_group_sessions(simulator: RunningSimulator) -> None:
     """Group termination posts group ids and is accepted."""
-    async with BoxClient(box_settings(sim)) as box:
-        result = await box.terminate_group_sessions(group_ids=[next(iter(sim.simulator.groups))])
+    async with BoxClient(box_settings(simulator)) as box:
+        result = await box.terminate_group_sessions(group_ids=[next(iter(simulator.simulator.groups))])
     assert result.status == 202
     assert box.calls["POST /groups/terminate_sessions"] == 1
 
@@ -476,17 +468,17 @@ async def test_terminate_records_attempts_across_retries() -> None:
     assert any(result.attempts > 1 for result in results)
 
 
-async def test_terminate_without_users_sends_nothing(sim: RunningSimulator) -> None:
+async def test_terminate_without_users_sends_nothing(simulator: RunningSimulator) -> None:
     """An empty terminate_sessions is refused before any request (Box would answer 400 and bill a call)."""
-    async with BoxClient(box_settings(sim)) as box:
+    async with BoxClient(box_settings(simulator)) as box:
         with pytest.raises(ValueError, match="at least one"):
             await box.terminate_sessions()
     assert box.calls == {}
 
 
-async def test_upload_conflict_then_new_version(sim: RunningSimulator) -> None:
+async def test_upload_conflict_then_new_version(simulator: RunningSimulator) -> None:
     """A second upload of the same name raises BoxConflictError naming the existing file; a new version replaces it."""
-    async with BoxClient(box_settings(sim)) as box:
+    async with BoxClient(box_settings(simulator)) as box:
         first = await box.upload_file(folder_id="0", name="report.xlsx", content=b"v1")
         with pytest.raises(BoxConflictError) as caught:
             await box.upload_file(folder_id="0", name="report.xlsx", content=b"v2")
@@ -494,7 +486,7 @@ async def test_upload_conflict_then_new_version(sim: RunningSimulator) -> None:
     assert (caught.value.status, caught.value.conflict_file_id) == (409, first.id)
     assert second.id == first.id
     assert second.version != first.version
-    assert sim.simulator.uploads()["0/report.xlsx"] == b"v2"
+    assert simulator.simulator.uploads()["0/report.xlsx"] == b"v2"
     assert box.calls["POST /files/content"] == 2
 
 
@@ -510,10 +502,12 @@ class RecordingLimiter:
         await self.inner.acquire(amount)
 
 
-async def test_acquire_reserves_slots_for_the_next_requests(sim: RunningSimulator, sim_user_ids: list[str]) -> None:
+async def test_acquire_reserves_slots_for_the_next_requests(
+    simulator: RunningSimulator, sim_user_ids: list[str]
+) -> None:
     """acquire(n) takes n slots at once; the next n requests use them; token requests never take a slot."""
     limiter = RecordingLimiter()
-    async with BoxClient(box_settings(sim), limiter=limiter) as box:
+    async with BoxClient(box_settings(simulator), limiter=limiter) as box:
         await box.acquire(3)
         for user_id in sim_user_ids[:4]:
             await box.get_user(user_id)
@@ -528,7 +522,7 @@ def test_missing_credentials_are_a_configuration_error() -> None:
 
 
 async def test_prefect_global_limit_paces_requests(
-    sim: RunningSimulator, sim_user_ids: list[str], prefect_harness: None
+    simulator: RunningSimulator, sim_user_ids: list[str], prefect_harness: None
 ) -> None:
     """With global_rate_limit_name set, requests take slots from Prefect's limit, ten at a time; a missing limit
     is a configuration error (strict), never a silent "no limit"."""
@@ -539,14 +533,14 @@ async def test_prefect_global_limit_paces_requests(
         await prefect.create_global_concurrency_limit(
             GlobalConcurrencyLimitCreate(name="box-api-client-test", limit=10, slot_decay_per_second=100)
         )
-    settings = box_settings(sim, global_rate_limit_name="box-api-client-test")
+    settings = box_settings(simulator, global_rate_limit_name="box-api-client-test")
     limiter = limiter_from_settings(settings)
     assert isinstance(limiter, PrefectRateLimiter)
     async with BoxClient(settings, limiter=limiter) as box:
         users = [await box.get_user(user_id) for user_id in sim_user_ids[:25]]
     assert len(users) == 25
     assert limiter.spare == 5  # three acquisitions of ten slots served 25 requests
-    async with BoxClient(box_settings(sim, global_rate_limit_name="no-such-limit")) as box:
+    async with BoxClient(box_settings(simulator, global_rate_limit_name="no-such-limit")) as box:
         with pytest.raises(ConfigurationError, match="no-such-limit"):
             await box.get_user(sim_user_ids[0])
     assert box.calls == {"POST /oauth2/token": 1}

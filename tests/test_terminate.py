@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import polars as pl
 import pytest
@@ -14,15 +14,8 @@ from helpers import box_settings
 
 
 @pytest.fixture
-def simulator() -> Iterator[RunningSimulator]:
-    """200 generated users; batches naming an unknown user are refused with 404."""
-    with run_simulator(SimulatorConfig(users=200, event_delay_seconds=0, reject_unknown_users=True)) as running:
-        yield running
-
-
-@pytest.fixture
 async def client(simulator: RunningSimulator) -> AsyncIterator[BoxClient]:
-    """A Box client talking to the simulator."""
+    """A Box client talking to the session's simulator (which refuses batches naming an unknown user with 404)."""
     async with BoxClient(box_settings(simulator)) as box:
         yield box
 
