@@ -109,15 +109,22 @@ EXPECTED = {
 PROTECTED = ("gus.vip@corp.example.com",)  # the protected list: Gus Vip is never terminated
 
 
-@pytest.fixture
-def simulator(tmp_path: Path) -> Iterator[RunningSimulator]:
-    """A simulator with the test directory and termination events visible at once."""
+@pytest.fixture(scope="module")
+def directory_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSimulator]:
+    """A simulator with the test directory and termination events visible at once, for this module."""
     config = SimulatorConfig(
-        directory_path=write_directory(tmp_path / "directory.csv"),
+        directory_path=write_directory(tmp_path_factory.mktemp("directory") / "directory.csv"),
         event_delay_seconds=0,
     )
     with run_simulator(config) as running:
         yield running
+
+
+@pytest.fixture
+def simulator(directory_simulator: RunningSimulator) -> RunningSimulator:
+    """The module's simulator as new (:meth:`Simulator.reset`), instead of the session's: the test directory."""
+    directory_simulator.simulator.reset()
+    return directory_simulator
 
 
 def hr_files(tmp_path: Path) -> list[Path]:
