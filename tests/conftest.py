@@ -1,5 +1,5 @@
-"""Test-session environment: a private Prefect home, no analytics, generous server start-up, and paths to the
-shared Box API description."""
+"""Test-session environment: a private Prefect home, no analytics, generous server start-up, paths to the shared Box
+API description, and the Box simulator the tests share."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from box_offboarding.simulator import RunningSimulator
 
 _PREFECT_HOME = tempfile.mkdtemp(prefix="offboard-prefect-home-")
 os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
@@ -39,3 +43,23 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=None):
         yield
+
+
+@pytest.fixture(scope="session")
+def session_simulator() -> Iterator[RunningSimulator]:
+    """One Box simulator served from a thread for the whole session; tests take :func:`simulator`, which resets it."""
+    from box_offboarding.simulator import SimulatorConfig, run_simulator
+
+    config = SimulatorConfig(users=500, event_delay_seconds=0, external_users=2, groups=2, group_size=4)
+    with run_simulator(config) as running:
+        yield running
+
+
+@pytest.fixture
+def simulator(session_simulator: RunningSimulator) -> RunningSimulator:
+    """The session's simulator as new (:meth:`Simulator.reset`): 500 generated users (seed 7), 2 external users, 2
+    groups of 4, termination events visible at once, batches naming an unknown user refused (404), no faults, no
+    latency. A test that needs another config (faults, latency, its own directory or process, a moved clock) starts
+    its own simulator instead."""
+    session_simulator.simulator.reset()
+    return session_simulator

@@ -1,5 +1,6 @@
-"""Setup shared by the reliability tests (soak, crash safety, hostile input, security): settings and process
-environments pointing at a simulator, HR files of leavers, and readers for what a run leaves behind."""
+"""Setup shared by the tests: the settings (:func:`box_settings`, :func:`run_settings`) and process environments
+that point the product at a simulator, simulators served for the reliability tests, HR files of leavers, and readers
+for what a run leaves behind."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import openpyxl
 import polars as pl
+from pydantic import SecretStr
 
 from box_offboarding.columns import ROW_SCHEMA
 from box_offboarding.settings import BoxSettings, Settings
@@ -32,6 +34,8 @@ OFFBOARD = str(Path(sys.executable).parent / "offboard")
 #: A request budget no test run comes near, for the client and the simulator alike: the tests that want 429s
 #: inject them (``rate_limit_fault_rate``) rather than wait out a real window.
 UNLIMITED_PER_MINUTE = 1_000_000
+#: More users than any test run terminates: the blast-radius guard's ``max_users`` in :func:`run_settings`.
+NO_RUN_IS_THIS_LARGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -73,26 +77,97 @@ def write_leavers_csv(path: Path, people: Sequence[DirectoryUser], *, extra_line
     return path
 
 
-def box_settings(sim: SimulatorAddress, **overrides: Any) -> BoxSettings:
-    """Box settings reaching ``sim`` with its credentials, retries without back-off pauses, no client-side cap."""
-    unhurried = {"backoff_max_seconds": 0, "rate_limit_per_minute": UNLIMITED_PER_MINUTE}
-    return sim.box_settings(**{**unhurried, **overrides})
+def box_settings(
+    sim: SimulatorAddress,
+    *,
+    client_id: str | None = None,
+    client_secret: str | SecretStr | None = None,
+    developer_token: str | SecretStr | None = None,
+    max_attempts: int | None = None,
+    max_retry_seconds: float | None = None,
+    global_rate_limit_name: str | None = None,
+) -> BoxSettings:
+    """Box settings reaching ``sim`` with its credentials: retries without back-off pauses (Box's ``retry-after`` is
+    still honoured), no client-side rate cap, nothing read from a ``.env`` file. An option left ``None`` keeps the
+    product's default (for the credentials: the simulator's)."""
+    options = _given(
+        client_id=client_id,
+        client_secret=client_secret,
+        developer_token=developer_token,
+        max_attempts=max_attempts,
+        max_retry_seconds=max_retry_seconds,
+        global_rate_limit_name=global_rate_limit_name,
+    )
+    return sim.box_settings(
+        _env_file=None,
+        backoff_initial_seconds=0,
+        backoff_max_seconds=0,
+        rate_limit_per_minute=UNLIMITED_PER_MINUTE,
+        **options,
+    )
 
 
 def run_settings(
-    sim: SimulatorAddress, folder: Path, *, box: dict[str, Any] | None = None, **overrides: Any
+    sim: SimulatorAddress,
+    folder: Path,
+    *,
+    box: BoxSettings | None = None,
+    protected_logins: Sequence[str] = (),
+    dry_run: bool = False,
+    batch_size: int | None = None,
+    resolve_strategy: str | None = None,
+    max_users: int = NO_RUN_IS_THIS_LARGE,
+    max_share: float = 1.0,
+    allow_large_run: bool = False,
+    confirm_timeout_seconds: float = 30,
+    smtp_host: str | None = None,
+    smtp_port: int | None = None,
+    smtp_security: str | None = None,
+    smtp_username: str | None = None,
+    smtp_password: str | None = None,
+    mail_from: str | None = None,
+    mail_to: Sequence[str] = (),
 ) -> Settings:
-    """Run settings for ``sim``: a private ledger and report folder, quick event polls, no blast-radius guard."""
-    values: dict[str, Any] = {
-        "box": box_settings(sim, **(box or {})),
-        "ledger_path": folder / "ledger.sqlite",
-        "report_dir": folder / "reports",
-        "confirm_timeout_seconds": 30,
-        "confirm_poll_seconds": 0.05,
-        "event_skew_seconds": 5,
-        "allow_large_run": True,
-    }
-    return Settings(**{**values, **overrides})
+    """The settings of a whole run against ``sim``, the one factory every test uses: ``box`` (default
+    :func:`box_settings`), a ledger and a report folder in ``folder``, quick event polls, nothing read from a
+    ``.env`` file. ``protected_logins`` are written to ``folder``/protected.txt. The blast-radius guard is on at limits
+    no test run reaches: the tests of the guard set ``max_users`` or ``max_share``. An option left ``None`` keeps the
+    product's default."""
+    protected_path = None
+    if protected_logins:
+        protected_path = folder / "protected.txt"
+        protected_path.write_text("".join(f"{login}\n" for login in protected_logins), encoding="utf-8")
+    options = _given(
+        protected_path=protected_path,
+        batch_size=batch_size,
+        resolve_strategy=resolve_strategy,
+        smtp_host=smtp_host,
+        smtp_port=smtp_port,
+        smtp_security=smtp_security,
+        smtp_username=smtp_username,
+        smtp_password=smtp_password,
+        mail_from=mail_from,
+    )
+    return Settings(
+        _env_file=None,
+        box=box or box_settings(sim),
+        ledger_path=folder / "ledger.sqlite",
+        report_dir=folder / "reports",
+        dry_run=dry_run,
+        max_users=max_users,
+        max_share=max_share,
+        allow_large_run=allow_large_run,
+        confirm_timeout_seconds=confirm_timeout_seconds,
+        confirm_poll_seconds=0.05,
+        event_skew_seconds=5,
+        mail_to=tuple(mail_to),
+        **options,
+    )
+
+
+def _given(**options: object) -> dict[str, object]:
+    """The options that were given (not ``None``): the others keep the product's defaults."""
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def cli_environment(sim: SimulatorAddress, folder: Path, **extra: str) -> dict[str, str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +28,7 @@ from box_offboarding.errors import (
 )
 from box_offboarding.settings import BoxSettings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
+from helpers import box_settings
 
 # ---------------------------------------------------------------------------------------------------- token cache
 
@@ -191,44 +191,24 @@ class MovableClock:
         return time.time() + self.offset
 
 
-def settings_for(sim: RunningSimulator, **overrides: Any) -> BoxSettings:
-    """Client settings pointing at ``sim``: a budget far above the simulator's, tiny back-offs."""
-    values: dict[str, Any] = {
-        "rate_limit_per_minute": 600_000,
-        "max_attempts": 8,
-        "max_retry_seconds": 20,
-        "backoff_initial_seconds": 0.001,
-        "backoff_max_seconds": 0.01,
-        "timeout_seconds": 10,
-    }
-    return sim.box_settings(_env_file=None, **{**values, **overrides})
-
-
 async def fresh_token(sim: RunningSimulator) -> str:
     """A token straight from the simulator's token endpoint, to use as a developer token."""
     async with httpx.AsyncClient() as raw:
         return str((await raw.post(sim.token_url, data=sim.token_form)).json()["access_token"])
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[RunningSimulator]:
-    """One well-behaved simulator shared by the tests that do not change its knobs or clock."""
-    with run_simulator(SimulatorConfig(users=500, event_delay_seconds=0)) as running:
-        yield running
-
-
 @pytest.fixture
-def sim_user_ids(sim: RunningSimulator) -> list[str]:
-    return [user.id for user in sim.simulator.users]
+def sim_user_ids(simulator: RunningSimulator) -> list[str]:
+    return [user.id for user in simulator.simulator.users]
 
 
-async def test_concurrent_first_calls_share_one_token(sim: RunningSimulator, sim_user_ids: list[str]) -> None:
+async def test_concurrent_first_calls_share_one_token(simulator: RunningSimulator, sim_user_ids: list[str]) -> None:
     """Fifty concurrent first calls cause one token request, and every call succeeds."""
-    issued_before = sim.simulator.stats()["tokens_issued"]
-    async with BoxClient(settings_for(sim)) as box:
+    issued_before = simulator.simulator.stats()["tokens_issued"]
+    async with BoxClient(box_settings(simulator)) as box:
         users = await asyncio.gather(*(box.get_user(user_id) for user_id in sim_user_ids[:50]))
     assert [user.id for user in users] == sim_user_ids[:50]
-    assert sim.simulator.stats()["tokens_issued"] - issued_before == 1
+    assert simulator.simulator.stats()["tokens_issued"] - issued_before == 1
     assert box.calls == {"POST /oauth2/token": 1, "GET /users/{user_id}": 50}
 
 
@@ -236,7 +216,7 @@ async def test_token_renewed_before_it_expires() -> None:
     """A 1-second token is renewed after half its life, before Box would refuse it (no 401 ever)."""
     with run_simulator(SimulatorConfig(users=5, token_lifetime_seconds=1)) as short:
         user_id = short.simulator.users[0].id
-        async with BoxClient(settings_for(short)) as box:
+        async with BoxClient(box_settings(short)) as box:
             deadline = time.monotonic() + 3
             while short.simulator.stats()["tokens_issued"] < 2 and time.monotonic() < deadline:
                 await box.get_user(user_id)  # real calls while the token ages (no sleep)
@@ -249,7 +229,7 @@ async def test_token_renewed_once_on_401_then_request_retried() -> None:
     clock = MovableClock()
     with run_simulator(SimulatorConfig(users=5), clock=clock) as moved:
         user_id = moved.simulator.users[0].id
-        async with BoxClient(settings_for(moved)) as box:
+        async with BoxClient(box_settings(moved)) as box:
             await box.get_user(user_id)
             clock.offset += 7200  # Box's token expired; the client's clock says it is fresh
             user = await box.get_user(user_id)
@@ -265,7 +245,7 @@ async def test_expired_developer_token_raises_auth_error_naming_it() -> None:
     clock = MovableClock()
     with run_simulator(SimulatorConfig(users=5), clock=clock) as moved:
         token = await fresh_token(moved)
-        settings = settings_for(moved, developer_token=SecretStr(token), client_id="", client_secret=SecretStr(""))
+        settings = box_settings(moved, developer_token=SecretStr(token), client_id="", client_secret=SecretStr(""))
         user_id = moved.simulator.users[0].id
         async with BoxClient(settings) as box:
             assert (await box.get_user(user_id)).id == user_id
@@ -284,7 +264,7 @@ async def test_429_waits_at_least_retry_after() -> None:
     config = SimulatorConfig(users=5, rate_limit=3, rate_window_seconds=sim_window_seconds)
     with run_simulator(config) as tight:
         user_id = tight.simulator.users[0].id
-        async with BoxClient(settings_for(tight)) as box:
+        async with BoxClient(box_settings(tight)) as box:
             for _ in range(3):
                 await box.get_user(user_id)
             started = time.monotonic()
@@ -304,7 +284,7 @@ async def test_server_errors_and_dropped_connections_are_retried(knob: str, reas
     """5xx answers and dropped connections are retried until the call succeeds; each retry is counted."""
     with run_simulator(SimulatorConfig(users=40, seed=11, **{knob: 0.3})) as faulty:
         ids = [user.id for user in faulty.simulator.users]
-        async with BoxClient(settings_for(faulty, max_attempts=15)) as box:
+        async with BoxClient(box_settings(faulty, max_attempts=15)) as box:
             users = [await box.get_user(user_id) for user_id in ids]
         faults = faulty.simulator.stats()["faults"][sim_fault]
     assert [user.id for user in users] == ids
@@ -320,7 +300,7 @@ async def test_server_errors_and_dropped_connections_are_retried(knob: str, reas
 async def test_gives_up_after_max_attempts(knob: str, cause: type[Exception]) -> None:
     """A Box that keeps failing gets exactly max_attempts requests, then BoxUnavailableError with the last cause."""
     with run_simulator(SimulatorConfig(users=5, **{knob: 1.0})) as broken:
-        async with BoxClient(settings_for(broken, max_attempts=3)) as box:
+        async with BoxClient(box_settings(broken, max_attempts=3)) as box:
             with pytest.raises(BoxUnavailableError, match="failed 3 times") as caught:
                 await box.get_user(broken.simulator.users[0].id)
     assert isinstance(caught.value.__cause__, cause)
@@ -331,7 +311,7 @@ async def test_gives_up_after_max_attempts(knob: str, cause: type[Exception]) ->
 async def test_429_beyond_max_retry_seconds_gives_up_at_once() -> None:
     """When retry-after would outlast max_retry_seconds, the client raises BoxRateLimitError without waiting."""
     with run_simulator(SimulatorConfig(users=5, rate_limit_fault_rate=1.0)) as limited:
-        async with BoxClient(settings_for(limited, max_retry_seconds=0.5)) as box:
+        async with BoxClient(box_settings(limited, max_retry_seconds=0.5)) as box:
             started = time.monotonic()
             with pytest.raises(BoxRateLimitError) as caught:
                 await box.get_user(limited.simulator.users[0].id)
@@ -340,9 +320,9 @@ async def test_429_beyond_max_retry_seconds_gives_up_at_once() -> None:
     assert box.calls["GET /users/{user_id}"] == 1
 
 
-async def test_not_found_is_not_retried_and_carries_box_fields(sim: RunningSimulator) -> None:
+async def test_not_found_is_not_retried_and_carries_box_fields(simulator: RunningSimulator) -> None:
     """A 404 raises BoxAPIError with Box's code, message and request id after a single request."""
-    async with BoxClient(settings_for(sim)) as box:
+    async with BoxClient(box_settings(simulator)) as box:
         with pytest.raises(BoxAPIError) as caught:
             await box.get_user("999")
     error = caught.value
@@ -354,9 +334,9 @@ async def test_not_found_is_not_retried_and_carries_box_fields(sim: RunningSimul
     assert box.retries == 0
 
 
-async def test_bad_request_is_not_retried(sim: RunningSimulator) -> None:
+async def test_bad_request_is_not_retried(simulator: RunningSimulator) -> None:
     """A 400 surfaces at once as BoxAPIError with Box's message."""
-    async with BoxClient(settings_for(sim)) as box:
+    async with BoxClient(box_settings(simulator)) as box:
         with pytest.raises(BoxAPIError, match="user_type") as caught:
             [user async for user in box.iter_users(user_type="robots")]
     assert (caught.value.status, caught.value.code) == (400, "bad_request")
@@ -366,7 +346,7 @@ async def test_bad_request_is_not_retried(sim: RunningSimulator) -> None:
 async def test_missing_admin_permission_is_a_permission_error() -> None:
     """A service account without admin rights gets BoxPermissionError (403) from terminate_sessions."""
     with run_simulator(SimulatorConfig(users=5, service_account_role="user")) as plain:
-        async with BoxClient(settings_for(plain)) as box:
+        async with BoxClient(box_settings(plain)) as box:
             with pytest.raises(BoxPermissionError) as caught:
                 await box.terminate_sessions(user_ids=[plain.simulator.users[0].id])
     assert (caught.value.status, caught.value.code) == (403, "forbidden")
@@ -377,7 +357,7 @@ async def test_refused_credentials_raise_auth_error_without_the_secret(caplog: p
     """Wrong client credentials: BoxAuthError with Box's OAuth error, one token request, and the secret nowhere."""
     caplog.set_level(logging.DEBUG)
     with run_simulator(SimulatorConfig(users=5, client_secret="the-right-one")) as strict:
-        settings = settings_for(strict, client_secret=SecretStr(SECRET))
+        settings = box_settings(strict, client_secret=SecretStr(SECRET))
         async with BoxClient(settings) as box:
             with pytest.raises(BoxAuthError) as caught:
                 await box.get_user(strict.simulator.users[0].id)
@@ -393,7 +373,7 @@ async def test_secrets_never_reach_logs_reprs_or_errors(caplog: pytest.LogCaptur
     with run_simulator(SimulatorConfig(users=5, client_secret=SECRET, fault_rate=0.5, seed=3)) as sim:
         token = await fresh_token(sim)
         errors: list[Exception] = []
-        for settings in (settings_for(sim), settings_for(sim, developer_token=SecretStr(token))):
+        for settings in (box_settings(sim), box_settings(sim, developer_token=SecretStr(token))):
             async with BoxClient(settings) as box:
                 await box.get_user(sim.simulator.users[0].id)
                 try:
@@ -409,7 +389,7 @@ async def test_secrets_never_reach_logs_reprs_or_errors(caplog: pytest.LogCaptur
 async def test_marker_pagination_lists_every_user_once() -> None:
     """25,000 users come back through marker pagination (beyond offset's 10,000 limit): all, once, in 25 pages."""
     with run_simulator(SimulatorConfig(users=25_000, event_delay_seconds=0)) as big:
-        async with BoxClient(settings_for(big)) as box:
+        async with BoxClient(box_settings(big)) as box:
             users = [user async for user in box.iter_users(page_size=1000)]
         expected = {user.id for user in big.simulator.users}
     ids = [user.id for user in users]
@@ -419,14 +399,14 @@ async def test_marker_pagination_lists_every_user_once() -> None:
     assert box.calls["GET /users"] == 25
 
 
-async def test_find_users_and_count(sim: RunningSimulator) -> None:
+async def test_find_users_and_count(simulator: RunningSimulator) -> None:
     """find_users is one prefix search; count_users reads the directory size in one call."""
-    target = sim.simulator.users[7]
-    async with BoxClient(settings_for(sim)) as box:
+    target = simulator.simulator.users[7]
+    async with BoxClient(box_settings(simulator)) as box:
         found = await box.find_users(target.login)
         total = await box.count_users()
     assert target.id in {user.id for user in found}
-    assert total == len(sim.simulator.users)
+    assert total == len(simulator.simulator.users)
     assert box.calls["GET /users"] == 2
 
 
@@ -437,7 +417,7 @@ async def test_event_paging_survives_short_pages_and_repeats(stream_type: str) -
     with run_simulator(config) as sim:
         ids = [user.id for user in sim.simulator.users]
         started = datetime.now(UTC) - timedelta(minutes=1)
-        async with BoxClient(settings_for(sim)) as box:
+        async with BoxClient(box_settings(sim)) as box:
             for start in range(0, len(ids), 100):
                 result = await box.terminate_sessions(user_ids=ids[start : start + 100])
                 assert result.status == 202
@@ -459,9 +439,9 @@ async def test_event_paging_survives_short_pages_and_repeats(stream_type: str) -
     assert box.calls["GET /events"] > 300 // 40 + 1  # short pages did not end the reading early
 
 
-async def test_terminate_sessions_result(sim: RunningSimulator, sim_user_ids: list[str]) -> None:
+async def test_terminate_sessions_result(simulator: RunningSimulator, sim_user_ids: list[str]) -> None:
     """A 202 comes back as a TerminationResult with Box's request id, message, attempts and times."""
-    async with BoxClient(settings_for(sim)) as box:
+    async with BoxClient(box_settings(simulator)) as box:
         before = datetime.now(UTC)
         result = await box.terminate_sessions(user_ids=sim_user_ids[:3], user_logins=[])
     assert result.status == 202
@@ -471,10 +451,10 @@ async def test_terminate_sessions_result(sim: RunningSimulator, sim_user_ids: li
     assert before <= result.sent_at <= result.finished_at
 
 
-async def test_terminate_group_sessions(sim: RunningSimulator) -> None:
+async def test_terminate_group_sessions(simulator: RunningSimulator) -> None:
     """Group termination posts group ids and is accepted."""
-    async with BoxClient(settings_for(sim)) as box:
-        result = await box.terminate_group_sessions(group_ids=[next(iter(sim.simulator.groups))])
+    async with BoxClient(box_settings(simulator)) as box:
+        result = await box.terminate_group_sessions(group_ids=[next(iter(simulator.simulator.groups))])
     assert result.status == 202
     assert box.calls["POST /groups/terminate_sessions"] == 1
 
@@ -482,23 +462,23 @@ async def test_terminate_group_sessions(sim: RunningSimulator) -> None:
 async def test_terminate_records_attempts_across_retries() -> None:
     """attempts counts every request sent for the call, retries included."""
     with run_simulator(SimulatorConfig(users=5, fault_rate=0.6, seed=5)) as faulty:
-        async with BoxClient(settings_for(faulty, max_attempts=20)) as box:
+        async with BoxClient(box_settings(faulty, max_attempts=20)) as box:
             results = [await box.terminate_sessions(user_ids=[user.id]) for user in faulty.simulator.users]
     assert sum(result.attempts for result in results) == box.calls[TERMINATE]
     assert any(result.attempts > 1 for result in results)
 
 
-async def test_terminate_without_users_sends_nothing(sim: RunningSimulator) -> None:
+async def test_terminate_without_users_sends_nothing(simulator: RunningSimulator) -> None:
     """An empty terminate_sessions is refused before any request (Box would answer 400 and bill a call)."""
-    async with BoxClient(settings_for(sim)) as box:
+    async with BoxClient(box_settings(simulator)) as box:
         with pytest.raises(ValueError, match="at least one"):
             await box.terminate_sessions()
     assert box.calls == {}
 
 
-async def test_upload_conflict_then_new_version(sim: RunningSimulator) -> None:
+async def test_upload_conflict_then_new_version(simulator: RunningSimulator) -> None:
     """A second upload of the same name raises BoxConflictError naming the existing file; a new version replaces it."""
-    async with BoxClient(settings_for(sim)) as box:
+    async with BoxClient(box_settings(simulator)) as box:
         first = await box.upload_file(folder_id="0", name="report.xlsx", content=b"v1")
         with pytest.raises(BoxConflictError) as caught:
             await box.upload_file(folder_id="0", name="report.xlsx", content=b"v2")
@@ -506,7 +486,7 @@ async def test_upload_conflict_then_new_version(sim: RunningSimulator) -> None:
     assert (caught.value.status, caught.value.conflict_file_id) == (409, first.id)
     assert second.id == first.id
     assert second.version != first.version
-    assert sim.simulator.uploads()["0/report.xlsx"] == b"v2"
+    assert simulator.simulator.uploads()["0/report.xlsx"] == b"v2"
     assert box.calls["POST /files/content"] == 2
 
 
@@ -522,10 +502,12 @@ class RecordingLimiter:
         await self.inner.acquire(amount)
 
 
-async def test_acquire_reserves_slots_for_the_next_requests(sim: RunningSimulator, sim_user_ids: list[str]) -> None:
+async def test_acquire_reserves_slots_for_the_next_requests(
+    simulator: RunningSimulator, sim_user_ids: list[str]
+) -> None:
     """acquire(n) takes n slots at once; the next n requests use them; token requests never take a slot."""
     limiter = RecordingLimiter()
-    async with BoxClient(settings_for(sim), limiter=limiter) as box:
+    async with BoxClient(box_settings(simulator), limiter=limiter) as box:
         await box.acquire(3)
         for user_id in sim_user_ids[:4]:
             await box.get_user(user_id)
@@ -540,7 +522,7 @@ def test_missing_credentials_are_a_configuration_error() -> None:
 
 
 async def test_prefect_global_limit_paces_requests(
-    sim: RunningSimulator, sim_user_ids: list[str], prefect_harness: None
+    simulator: RunningSimulator, sim_user_ids: list[str], prefect_harness: None
 ) -> None:
     """With global_rate_limit_name set, requests take slots from Prefect's limit, ten at a time; a missing limit
     is a configuration error (strict), never a silent "no limit"."""
@@ -551,14 +533,14 @@ async def test_prefect_global_limit_paces_requests(
         await prefect.create_global_concurrency_limit(
             GlobalConcurrencyLimitCreate(name="box-api-client-test", limit=10, slot_decay_per_second=100)
         )
-    settings = settings_for(sim, global_rate_limit_name="box-api-client-test")
+    settings = box_settings(simulator, global_rate_limit_name="box-api-client-test")
     limiter = limiter_from_settings(settings)
     assert isinstance(limiter, PrefectRateLimiter)
     async with BoxClient(settings, limiter=limiter) as box:
         users = [await box.get_user(user_id) for user_id in sim_user_ids[:25]]
     assert len(users) == 25
     assert limiter.spare == 5  # three acquisitions of ten slots served 25 requests
-    async with BoxClient(settings_for(sim, global_rate_limit_name="no-such-limit")) as box:
+    async with BoxClient(box_settings(simulator, global_rate_limit_name="no-such-limit")) as box:
         with pytest.raises(ConfigurationError, match="no-such-limit"):
             await box.get_user(sim_user_ids[0])
     assert box.calls == {"POST /oauth2/token": 1}

@@ -31,7 +31,7 @@ import pytest
 from box_offboarding.box.client import BoxClient
 from box_offboarding.ledger import Ledger, run_key
 from box_offboarding.pipeline import RunContext, StageWrapper, report_stage, run_offboarding
-from box_offboarding.simulator import SimulatorConfig
+from box_offboarding.simulator import RunningSimulator, SimulatorConfig
 from box_offboarding.statuses import Status
 from helpers import (
     AS_OF,
@@ -230,14 +230,15 @@ def crashing_before(stage_to_crash: Callable[..., Any]) -> StageWrapper:
     return wrap
 
 
-def test_run_resumed_after_dying_before_its_report_reports_its_users_confirmed(tmp_path: Path) -> None:
+def test_run_resumed_after_dying_before_its_report_reports_its_users_confirmed(
+    simulator: RunningSimulator, tmp_path: Path
+) -> None:
     """Killed after reconciliation, before the report: the resumed run's report says confirmed, not skipped."""
-    with serve(SimulatorConfig(users=200, seed=3, event_delay_seconds=0)) as sim:
-        hr = write_leavers_csv(tmp_path / "leavers.csv", ordinary_people(sim.people, 5))
-        settings = run_settings(sim.address, tmp_path)
-        with pytest.raises(CrashBefore):
-            asyncio.run(run_offboarding([hr], settings=settings, as_of=AS_OF, stage=crashing_before(report_stage)))
-        resumed = asyncio.run(run_offboarding([hr], settings=settings, as_of=AS_OF))
+    hr = write_leavers_csv(tmp_path / "leavers.csv", ordinary_people(simulator.simulator.users, 5))
+    settings = run_settings(simulator, tmp_path)
+    with pytest.raises(CrashBefore):
+        asyncio.run(run_offboarding([hr], settings=settings, as_of=AS_OF, stage=crashing_before(report_stage)))
+    resumed = asyncio.run(run_offboarding([hr], settings=settings, as_of=AS_OF))
     assert any(note.startswith("resumed run") for note in resumed.notes)
     records = report_records(resumed.report)
     assert [record["status"] for record in records] == [Status.CONFIRMED.value] * 5

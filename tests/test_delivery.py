@@ -20,8 +20,9 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 from box_offboarding.box.client import BoxClient
 from box_offboarding.delivery import XLSX_MIME_TYPE, deliver_report, email_addresses, email_report, upload_report
 from box_offboarding.errors import ConfigurationError
-from box_offboarding.settings import BoxSettings, Settings
-from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
+from box_offboarding.settings import Settings
+from box_offboarding.simulator import RunningSimulator
+from helpers import box_settings
 
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "s3cret-Pa55word"
@@ -117,17 +118,6 @@ def mail_settings(port: int, **overrides: Any) -> Settings:
         **overrides,
     }
     return Settings(**values)
-
-
-@pytest.fixture
-def sim() -> Iterator[RunningSimulator]:
-    """The project's Box simulator on loopback."""
-    with run_simulator(SimulatorConfig(users=50, event_delay_seconds=0)) as running:
-        yield running
-
-
-def box_settings(sim: RunningSimulator, **overrides: Any) -> BoxSettings:
-    return sim.box_settings(**{"backoff_initial_seconds": 0, **overrides})
 
 
 class RefuseNewVersions(httpx.AsyncHTTPTransport):
@@ -280,12 +270,12 @@ def test_bad_mail_settings_are_a_configuration_error(
 # ---------------------------------------------------------------------------------------------------------- Box
 
 
-async def test_upload_creates_the_file_then_a_new_version(sim: RunningSimulator, report: Path) -> None:
+async def test_upload_creates_the_file_then_a_new_version(simulator: RunningSimulator, report: Path) -> None:
     """First upload makes a file; the same name again becomes version 2 of that file, not a second file."""
     first_bytes = await asyncio.to_thread(report.read_bytes)
-    async with BoxClient(box_settings(sim)) as client:
+    async with BoxClient(box_settings(simulator)) as client:
         first = await upload_report(client, report, folder_id="0")
-        assert sim.simulator.uploads() == {f"0/{report.name}": first_bytes}
+        assert simulator.simulator.uploads() == {f"0/{report.name}": first_bytes}
 
         second_bytes = first_bytes + b"rerun"
         await asyncio.to_thread(report.write_bytes, second_bytes)
@@ -295,16 +285,16 @@ async def test_upload_creates_the_file_then_a_new_version(sim: RunningSimulator,
     assert "new file" in first.detail
     assert (second.ok, second.location) == (True, first.location)
     assert "new version" in second.detail
-    assert sim.simulator.uploads() == {f"0/{report.name}": second_bytes}
-    [stored] = sim.simulator.uploaded_files()
+    assert simulator.simulator.uploads() == {f"0/{report.name}": second_bytes}
+    [stored] = simulator.simulator.uploaded_files()
     assert (stored["id"], stored["versions"]) == (first.location, 2)
 
 
-async def test_refused_new_version_falls_back_to_a_suffixed_name(sim: RunningSimulator, report: Path) -> None:
+async def test_refused_new_version_falls_back_to_a_suffixed_name(simulator: RunningSimulator, report: Path) -> None:
     """New versions refused: the report goes up as "name (2).xlsx", then "(3)"; past max_suffix it fails clearly."""
     content = await asyncio.to_thread(report.read_bytes)
     stem = report.stem
-    async with BoxClient(box_settings(sim), transport=RefuseNewVersions()) as client:
+    async with BoxClient(box_settings(simulator), transport=RefuseNewVersions()) as client:
         results = [await upload_report(client, report, folder_id="7", max_suffix=3) for _ in range(4)]
 
     assert [result.ok for result in results] == [True, True, True, False]
@@ -314,23 +304,23 @@ async def test_refused_new_version_falls_back_to_a_suffixed_name(sim: RunningSim
     assert "all taken" in results[3].detail
     assert results[3].location is None
     assert len({result.location for result in results[:3]}) == 3
-    assert sim.simulator.uploads() == {
+    assert simulator.simulator.uploads() == {
         f"7/{report.name}": content,
         f"7/{stem} (2).xlsx": content,
         f"7/{stem} (3).xlsx": content,
     }
 
 
-async def test_refused_credentials_fail_without_revealing_the_secret(sim: RunningSimulator, report: Path) -> None:
+async def test_refused_credentials_fail_without_revealing_the_secret(simulator: RunningSimulator, report: Path) -> None:
     """A wrong client secret: ok=False, the detail says Box refused, the secret appears nowhere, nothing stored."""
     secret = "not-the-sim-secret-42"
-    settings = Settings(box=box_settings(sim, client_secret=secret), box_folder_id="0")
+    settings = Settings(box=box_settings(simulator, client_secret=secret), box_folder_id="0")
     [result] = await deliver_report(report, settings=settings, subject="s", body="b")
 
     assert (result.channel, result.ok) == ("box", False)
     assert "oauth2/token" in result.detail
     assert secret not in result.detail
-    assert sim.simulator.uploads() == {}
+    assert simulator.simulator.uploads() == {}
     assert await asyncio.to_thread(report.exists)
 
 
@@ -351,15 +341,15 @@ async def test_half_configured_email_is_a_failed_result_not_a_silent_skip(report
     assert "OFFBOARD_SMTP_HOST" in result.detail
 
 
-async def test_both_channels_deliver(sim: RunningSimulator, inbox: tuple[Inbox, int], report: Path) -> None:
+async def test_both_channels_deliver(simulator: RunningSimulator, inbox: tuple[Inbox, int], report: Path) -> None:
     """Box folder and SMTP configured: one result per channel in order box, email, both delivered."""
     handler, port = inbox
-    settings = mail_settings(port, box=box_settings(sim), box_folder_id="42")
+    settings = mail_settings(port, box=box_settings(simulator), box_folder_id="42")
     box, email = await deliver_report(report, settings=settings, subject="Offboarding", body="summary")
 
     assert (box.channel, box.ok, email.channel, email.ok) == ("box", True, "email", True)
-    assert sim.simulator.uploads() == {f"42/{report.name}": await asyncio.to_thread(report.read_bytes)}
-    assert box.location == sim.simulator.uploaded_files()[0]["id"]
+    assert simulator.simulator.uploads() == {f"42/{report.name}": await asyncio.to_thread(report.read_bytes)}
+    assert box.location == simulator.simulator.uploaded_files()[0]["id"]
     assert len(handler.envelopes) == 1
 
 

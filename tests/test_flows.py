@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -33,13 +32,6 @@ from helpers import ordinary_people, write_leavers_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = date(2026, 11, 29)
-
-
-@pytest.fixture
-def simulator() -> Iterator[RunningSimulator]:
-    """500 generated users, termination events visible at once."""
-    with run_simulator(SimulatorConfig(users=500, event_delay_seconds=0)) as running:
-        yield running
 
 
 def leavers_csv(sim: RunningSimulator, path: Path, count: int, *, skip: int = 0) -> Path:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from pydantic import SecretStr
 
 from box_offboarding.errors import BoxAuthError
 from box_offboarding.ledger import Ledger
@@ -20,7 +19,7 @@ from box_offboarding.outcome import RunOutcome
 from box_offboarding.pipeline import run_offboarding
 from box_offboarding.settings import Settings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
-from helpers import formula_cells, report_records
+from helpers import box_settings, formula_cells, report_records, run_settings
 
 AS_OF = date(2026, 11, 29)
 DIRECTORY = [
@@ -108,35 +107,25 @@ EXPECTED = {
     ("bamboo.csv", 6): "deferred",
     ("bamboo.csv", 7): "duplicate",
 }
+PROTECTED = ("gus.vip@corp.example.com",)  # the protected list: Gus Vip is never terminated
 
 
-@pytest.fixture
-def simulator(tmp_path: Path) -> Iterator[RunningSimulator]:
-    """A simulator with the test directory and termination events visible at once."""
+@pytest.fixture(scope="module")
+def directory_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSimulator]:
+    """A simulator with the test directory and termination events visible at once, for this module."""
     config = SimulatorConfig(
-        directory_path=write_directory(tmp_path / "directory.csv"),
+        directory_path=write_directory(tmp_path_factory.mktemp("directory") / "directory.csv"),
         event_delay_seconds=0,
     )
     with run_simulator(config) as running:
         yield running
 
 
-def settings_for(sim: RunningSimulator, tmp_path: Path, **overrides: object) -> Settings:
-    """Settings pointing at the simulator, with fast retries and a private ledger and report folder."""
-    box = sim.box_settings(backoff_initial_seconds=0, backoff_max_seconds=0)
-    protected = tmp_path / "protected.txt"
-    protected.write_text("gus.vip@corp.example.com\n", encoding="utf-8")
-    defaults: dict[str, object] = {
-        "box": box,
-        "ledger_path": tmp_path / "ledger.sqlite",
-        "report_dir": tmp_path / "reports",
-        "protected_path": protected,
-        "confirm_timeout_seconds": 10,
-        "confirm_poll_seconds": 0.05,
-        "event_skew_seconds": 5,
-        "max_share": 1.0,  # four of 51 users is over the 5% default; test_blast_radius_share sets it
-    }
-    return Settings(**{**defaults, **overrides})  # type: ignore[arg-type]
+@pytest.fixture
+def simulator(directory_simulator: RunningSimulator) -> RunningSimulator:
+    """The module's simulator as new (:meth:`Simulator.reset`), instead of the session's: the test directory."""
+    directory_simulator.simulator.reset()
+    return directory_simulator
 
 
 def hr_files(tmp_path: Path) -> list[Path]:
@@ -158,7 +147,7 @@ def report_rows(path: Path) -> dict[tuple[str, int], dict[str, object]]:
 
 def test_every_row_gets_its_status_in_the_report(simulator: RunningSimulator, tmp_path: Path) -> None:
     """Each HR row ends with the status its case calls for; the corrupt file is listed; no formula anywhere."""
-    outcome = run(hr_files(tmp_path), settings_for(simulator, tmp_path))
+    outcome = run(hr_files(tmp_path), run_settings(simulator, tmp_path, protected_logins=PROTECTED))
     rows = report_rows(outcome.report)
     assert {key: record["status"] for key, record in rows.items()} == EXPECTED
     assert outcome.exit_code == 1  # the corrupt file could not be read
@@ -174,7 +163,7 @@ def test_every_row_gets_its_status_in_the_report(simulator: RunningSimulator, tm
 
 def test_each_user_terminated_once_in_one_batch(simulator: RunningSimulator, tmp_path: Path) -> None:
     """Duplicates are not sent twice; the four users to terminate go in one request."""
-    run(hr_files(tmp_path), settings_for(simulator, tmp_path))
+    run(hr_files(tmp_path), run_settings(simulator, tmp_path, protected_logins=PROTECTED))
     stats = simulator.simulator.stats()
     assert stats["terminations_per_user"] == {"101": 1, "102": 1, "109": 1, "110": 1}
     assert stats["batches_accepted"] == 1
@@ -182,7 +171,7 @@ def test_each_user_terminated_once_in_one_batch(simulator: RunningSimulator, tmp
 
 def test_second_run_skips_users_already_confirmed(simulator: RunningSimulator, tmp_path: Path) -> None:
     """Idempotent: a rerun sends nothing and says when each user was confirmed."""
-    settings = settings_for(simulator, tmp_path)
+    settings = run_settings(simulator, tmp_path, protected_logins=PROTECTED)
     first = run(hr_files(tmp_path), settings)
     second = run(hr_files(tmp_path), settings)
     rows = report_rows(second.report)
@@ -193,7 +182,7 @@ def test_second_run_skips_users_already_confirmed(simulator: RunningSimulator, t
 
 def test_dry_run_plans_and_sends_nothing(simulator: RunningSimulator, tmp_path: Path) -> None:
     """A dry run resolves everyone but never calls terminate_sessions."""
-    outcome = run(hr_files(tmp_path)[:2], settings_for(simulator, tmp_path, dry_run=True))
+    outcome = run(hr_files(tmp_path)[:2], run_settings(simulator, tmp_path, protected_logins=PROTECTED, dry_run=True))
     statuses = {key: record["status"] for key, record in report_rows(outcome.report).items()}
     assert statuses == {key: "planned" if value == "confirmed" else value for key, value in EXPECTED.items()}
     assert simulator.simulator.stats()["batches_accepted"] == 0
@@ -202,7 +191,7 @@ def test_dry_run_plans_and_sends_nothing(simulator: RunningSimulator, tmp_path: 
 
 def test_blast_radius_guard_stops_before_sending(simulator: RunningSimulator, tmp_path: Path) -> None:
     """More users than max_users: nothing sent, the plan is reported, the run says why and exits 1."""
-    outcome = run(hr_files(tmp_path)[:2], settings_for(simulator, tmp_path, max_users=3))
+    outcome = run(hr_files(tmp_path)[:2], run_settings(simulator, tmp_path, protected_logins=PROTECTED, max_users=3))
     assert simulator.simulator.stats()["batches_accepted"] == 0
     assert outcome.aborted is not None
     assert "max_users=3" in outcome.aborted
@@ -214,10 +203,13 @@ def test_blast_radius_guard_stops_before_sending(simulator: RunningSimulator, tm
 
 def test_blast_radius_share_of_directory(simulator: RunningSimulator, tmp_path: Path) -> None:
     """Four of 51 users is over a 5% share; allow_large_run lifts the guard."""
-    stopped = run(hr_files(tmp_path)[:2], settings_for(simulator, tmp_path, max_share=0.05))
+    stopped = run(hr_files(tmp_path)[:2], run_settings(simulator, tmp_path, protected_logins=PROTECTED, max_share=0.05))
     assert stopped.aborted is not None
     assert "of the 51-user directory" in stopped.aborted
-    allowed = run(hr_files(tmp_path)[:2], settings_for(simulator, tmp_path, max_share=0.05, allow_large_run=True))
+    allowed = run(
+        hr_files(tmp_path)[:2],
+        run_settings(simulator, tmp_path, protected_logins=PROTECTED, max_share=0.05, allow_large_run=True),
+    )
     assert allowed.aborted is None
     assert allowed.counts["confirmed"] == 4
 
@@ -225,7 +217,9 @@ def test_blast_radius_share_of_directory(simulator: RunningSimulator, tmp_path: 
 @pytest.mark.parametrize("strategy", ["lookup", "scan"])
 def test_both_resolution_strategies_agree(simulator: RunningSimulator, tmp_path: Path, strategy: str) -> None:
     """Exact-match lookups and a directory scan give the same statuses (prefix matches are not matches)."""
-    outcome = run(hr_files(tmp_path)[:2], settings_for(simulator, tmp_path, resolve_strategy=strategy))
+    outcome = run(
+        hr_files(tmp_path)[:2], run_settings(simulator, tmp_path, protected_logins=PROTECTED, resolve_strategy=strategy)
+    )
     statuses = {key: record["status"] for key, record in report_rows(outcome.report).items()}
     assert statuses == EXPECTED
     calls = simulator.simulator.stats()["endpoints"]["GET /2.0/users"]["200"]
@@ -236,7 +230,7 @@ def test_permission_refused_stops_after_the_first_batch(tmp_path: Path) -> None:
     """A 403 on the first batch: nothing else is sent, every user to terminate is failed, exit 1."""
     config = SimulatorConfig(directory_path=write_directory(tmp_path / "d.csv"), service_account_role="user")
     with run_simulator(config) as sim:
-        outcome = run(hr_files(tmp_path)[:2], settings_for(sim, tmp_path, batch_size=1))
+        outcome = run(hr_files(tmp_path)[:2], run_settings(sim, tmp_path, protected_logins=PROTECTED, batch_size=1))
         posts = sim.simulator.stats()["endpoints"]["POST /2.0/users/terminate_sessions"]
     assert posts == {"403": 1}
     assert outcome.counts["failed"] == 4
@@ -263,7 +257,7 @@ def test_relogin_after_termination_is_flagged(tmp_path: Path) -> None:
         relogin_after_seconds=1,
     )  # fmt: skip
     with run_simulator(config, clock=clock) as sim:
-        settings = settings_for(sim, tmp_path)
+        settings = run_settings(sim, tmp_path, protected_logins=PROTECTED)
         first = run(hr_files(tmp_path)[:2], settings)
         clock.offset = 0.0  # three seconds pass for Box: the sign-ins have happened
         second = run(hr_files(tmp_path)[:2], settings)
@@ -279,8 +273,8 @@ def test_delivery_failure_is_reported_and_keeps_report_and_ledger(simulator: Run
     with socket.socket() as probe:  # a loopback port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = settings_for(
-        simulator, tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
+    settings = run_settings(
+        simulator, tmp_path, protected_logins=PROTECTED, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
         mail_from="offboarding@corp.example.com", mail_to=("security@corp.example.com",),
     )  # fmt: skip
     outcome = run(hr_files(tmp_path)[:2], settings)
@@ -295,8 +289,8 @@ def test_delivery_failure_is_reported_and_keeps_report_and_ledger(simulator: Run
 
 def test_a_run_that_raises_is_marked_failed_in_the_ledger(simulator: RunningSimulator, tmp_path: Path) -> None:
     """Refused credentials raise a clear error, and the ledger says the run failed (not forever "running")."""
-    wrong = settings_for(simulator, tmp_path)
-    wrong = wrong.model_copy(update={"box": simulator.box_settings(client_secret=SecretStr("not-the-secret"))})
+    refused = box_settings(simulator, client_secret="not-the-secret")
+    wrong = run_settings(simulator, tmp_path, box=refused, protected_logins=PROTECTED)
     with pytest.raises(BoxAuthError):
         run(hr_files(tmp_path)[:2], wrong)
     with Ledger(tmp_path / "ledger.sqlite") as ledger:

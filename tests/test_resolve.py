@@ -12,6 +12,7 @@ from box_offboarding.box.client import BoxClient
 from box_offboarding.resolve import choose_strategy, resolve_logins
 from box_offboarding.settings import BoxSettings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
+from helpers import box_settings
 
 USERS = [
     ("1", "al@corp.example.com", "Al", "active", "user"),
@@ -45,7 +46,7 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSimul
 @pytest.mark.parametrize("strategy", ["lookup", "scan"])
 async def test_exact_matches_only(simulator: RunningSimulator, strategy: str) -> None:
     """A prefix match or a matching name is not a match; login case does not matter."""
-    settings = simulator.box_settings()
+    settings = box_settings(simulator)
     logins = ["al@corp.example.com", "bea.upper@corp.example.com", "ghost@corp.example.com", "al@corp.example"]
     async with BoxClient(settings) as client:
         found, used = await resolve_logins(client, logins, directory_size=len(USERS), strategy=strategy)  # type: ignore[arg-type]
@@ -58,7 +59,7 @@ async def test_exact_matches_only(simulator: RunningSimulator, strategy: str) ->
 
 async def test_scan_costs_one_call_per_thousand_users(simulator: RunningSimulator) -> None:
     """A scan of 2,104 users reads three pages, whatever the number of logins."""
-    settings = simulator.box_settings()
+    settings = box_settings(simulator)
     logins = [f"filler{n}@corp.example.com" for n in range(50)]
     async with BoxClient(settings) as client:
         found, used = await resolve_logins(client, logins, directory_size=len(USERS))

@@ -16,7 +16,6 @@ import traceback
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -27,7 +26,15 @@ from box_offboarding.pipeline import run_offboarding
 from box_offboarding.settings import Settings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
 from box_offboarding.statuses import Status
-from helpers import AS_OF, OFFBOARD, cli_environment, ordinary_people, run_settings, write_leavers_csv
+from helpers import (
+    AS_OF,
+    OFFBOARD,
+    box_settings,
+    cli_environment,
+    ordinary_people,
+    run_settings,
+    write_leavers_csv,
+)
 
 CLIENT_SECRET = "cs-CANARY-client-secret-7f3a9c2e"
 WRONG_SECRET = "cs-CANARY-wrong-secret-0d5e8b1a"
@@ -57,12 +64,13 @@ def leavers(sim: RunningSimulator, folder: Path) -> Path:
     return write_leavers_csv(folder / "leavers.csv", ordinary_people(sim.simulator.users, LEAVERS))
 
 
-def secret_settings(sim: RunningSimulator, folder: Path, **box: Any) -> Settings:
-    """Run settings carrying every secret: the client secret (or ``box`` overrides) and an SMTP login."""
-    return run_settings(
-        sim, folder, box={"client_secret": CLIENT_SECRET, "max_attempts": 10, **box}, smtp_username="mailer",
-        smtp_password=SMTP_PASSWORD, confirm_timeout_seconds=10,
-    )  # fmt: skip
+def secret_settings(
+    sim: RunningSimulator, folder: Path, *, client_secret: str = CLIENT_SECRET, developer_token: str | None = None
+) -> Settings:
+    """Run settings carrying every secret: the client secret (or a developer token) and an SMTP login."""
+    box = box_settings(sim, client_secret=client_secret, developer_token=developer_token, max_attempts=10)
+    return run_settings(sim, folder, box=box, smtp_username="mailer", smtp_password=SMTP_PASSWORD,
+                        confirm_timeout_seconds=10)  # fmt: skip
 
 
 def log_haystacks(caplog: pytest.LogCaptureFixture) -> Haystacks:

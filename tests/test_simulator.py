@@ -58,19 +58,27 @@ class FakeClock:
 
 
 @contextmanager
-def serve(clock: FakeClock | None = None, **config: Any) -> Iterator[tuple[RunningSimulator, httpx.Client]]:
-    """A simulator (small defaults, events at once) and an httpx client already holding a bearer token."""
-    settings = SimulatorConfig(**{"users": 200, "event_delay_seconds": 0, **config})
-    with run_simulator(settings, clock=clock) as running, httpx.Client(base_url=running.base_url) as client:
+def authorised_client(running: RunningSimulator) -> Iterator[httpx.Client]:
+    """An httpx client for ``running`` already holding a bearer token."""
+    with httpx.Client(base_url=running.base_url) as client:
         token = client.post("/oauth2/token", data=running.token_form).json()["access_token"]
         client.headers["Authorization"] = f"Bearer {token}"
+        yield client
+
+
+@contextmanager
+def serve(clock: FakeClock | None = None, **config: Any) -> Iterator[tuple[RunningSimulator, httpx.Client]]:
+    """A simulator of its own (small defaults, events at once) and an httpx client already holding a bearer token."""
+    settings = SimulatorConfig(**{"users": 200, "event_delay_seconds": 0, **config})
+    with run_simulator(settings, clock=clock) as running, authorised_client(running) as client:
         yield running, client
 
 
-@pytest.fixture(scope="module")
-def default_sim() -> Iterator[tuple[RunningSimulator, httpx.Client]]:
-    with serve(external_users=2, groups=2, group_size=4) as pair:
-        yield pair
+@pytest.fixture
+def default_sim(simulator: RunningSimulator) -> Iterator[tuple[RunningSimulator, httpx.Client]]:
+    """The session's simulator, reset, and a client holding a bearer token for it."""
+    with authorised_client(simulator) as client:
+        yield simulator, client
 
 
 @pytest.fixture(scope="module")
@@ -321,18 +329,20 @@ def test_get_user_by_id(default_sim: tuple[RunningSimulator, httpx.Client]) -> N
 # --- terminate sessions ---------------------------------------------------------------------------------------------
 
 
-def test_terminate_sessions_accepts_and_records_one_event_per_user() -> None:
+def test_terminate_sessions_accepts_and_records_one_event_per_user(
+    default_sim: tuple[RunningSimulator, httpx.Client],
+) -> None:
     """202 with Box's exact body; each named user (by id or login) gets one event by the service account."""
-    with serve() as (running, client):
-        first, second = running.simulator.users[:2]
-        response = terminate(client, ids=[first.id], logins=[second.login.upper(), first.login])
-        assert (response.status_code, response.json()) == (202, ACCEPTED)
-        assert response.headers["box-request-id"]
-        events = admin_events(client)["entries"]
-        assert sorted(event["source"]["id"] for event in events) == sorted([first.id, second.id])
-        assert {event["event_type"] for event in events} == {"TERMINATE_USER_SESSIONS"}
-        assert {event["created_by"]["id"] for event in events} == {running.simulator.service_account.id}
-        assert running.simulator.terminations_per_user() == {first.id: 1, second.id: 1}
+    running, client = default_sim
+    first, second = running.simulator.users[:2]
+    response = terminate(client, ids=[first.id], logins=[second.login.upper(), first.login])
+    assert (response.status_code, response.json()) == (202, ACCEPTED)
+    assert response.headers["box-request-id"]
+    events = admin_events(client)["entries"]
+    assert sorted(event["source"]["id"] for event in events) == sorted([first.id, second.id])
+    assert {event["event_type"] for event in events} == {"TERMINATE_USER_SESSIONS"}
+    assert {event["created_by"]["id"] for event in events} == {running.simulator.service_account.id}
+    assert running.simulator.terminations_per_user() == {first.id: 1, second.id: 1}
 
 
 @pytest.mark.parametrize(
@@ -386,14 +396,14 @@ def test_unknown_users_in_a_batch(reject: bool, status: int, events: int) -> Non
         assert len(running.simulator.events()) == events
 
 
-def test_group_termination_records_an_event_per_member() -> None:
+def test_group_termination_records_an_event_per_member(default_sim: tuple[RunningSimulator, httpx.Client]) -> None:
     """groups/terminate_sessions terminates every member of the named groups."""
-    with serve(groups=2, group_size=3) as (running, client):
-        group_id, members = next(iter(running.simulator.groups.items()))
-        response = client.post("/2.0/groups/terminate_sessions", json={"group_ids": [group_id]})
-        assert (response.status_code, response.json()) == (202, ACCEPTED)
-        assert sorted(event["source"]["id"] for event in running.simulator.events()) == sorted(members)
-        assert running.simulator.stats()["batches_accepted"] == 1
+    running, client = default_sim
+    group_id, members = next(iter(running.simulator.groups.items()))
+    response = client.post("/2.0/groups/terminate_sessions", json={"group_ids": [group_id]})
+    assert (response.status_code, response.json()) == (202, ACCEPTED)
+    assert sorted(event["source"]["id"] for event in running.simulator.events()) == sorted(members)
+    assert running.simulator.stats()["batches_accepted"] == 1
 
 
 @pytest.mark.parametrize(
@@ -468,15 +478,17 @@ def test_short_pages_still_deliver_every_event_once() -> None:
         assert [event["created_at"] for event in events] == sorted(event["created_at"] for event in events)
 
 
-def test_stream_position_now_returns_the_end_then_new_events() -> None:
+def test_stream_position_now_returns_the_end_then_new_events(
+    default_sim: tuple[RunningSimulator, httpx.Client],
+) -> None:
     """``stream_position=now`` answers an empty page and the current end; later events follow it."""
-    with serve() as (running, client):
-        terminate(client, ids=[running.simulator.users[0].id])
-        now = admin_events(client, stream_position="now")
-        assert (now["entries"], now["next_stream_position"]) == ([], "1")
-        terminate(client, ids=[running.simulator.users[1].id])
-        after = admin_events(client, stream_position=now["next_stream_position"])
-        assert [event["source"]["id"] for event in after["entries"]] == [running.simulator.users[1].id]
+    running, client = default_sim
+    terminate(client, ids=[running.simulator.users[0].id])
+    now = admin_events(client, stream_position="now")
+    assert (now["entries"], now["next_stream_position"]) == ([], "1")
+    terminate(client, ids=[running.simulator.users[1].id])
+    after = admin_events(client, stream_position=now["next_stream_position"])
+    assert [event["source"]["id"] for event in after["entries"]] == [running.simulator.users[1].id]
 
 
 def test_created_after_and_before_bound_the_events() -> None:
@@ -663,25 +675,25 @@ def upload(client: httpx.Client, name: str, content: bytes, *, folder: str = "0"
     return client.post("/api/2.0/files/content", files=[("attributes", (None, attributes)), ("file", (name, content))])
 
 
-def test_upload_conflict_and_new_version() -> None:
+def test_upload_conflict_and_new_version(default_sim: tuple[RunningSimulator, httpx.Client]) -> None:
     """201 with a Files body; the same name again is 409 naming the file; a new version replaces the bytes."""
-    with serve() as (running, client):
-        created = upload(client, "report.xlsx", b"first", folder="123")
-        assert created.status_code == 201
-        entry = created.json()["entries"][0]
-        assert (entry["name"], entry["size"], entry["parent"]["id"]) == ("report.xlsx", 5, "123")
-        clash = upload(client, "REPORT.xlsx", b"second", folder="123")
-        assert (clash.status_code, clash.json()["code"]) == (409, "item_name_in_use")
-        assert clash.json()["context_info"]["conflicts"][0]["id"] == entry["id"]
-        assert upload(client, "report.xlsx", b"elsewhere", folder="0").status_code == 201
-        version = client.post(
-            f"/api/2.0/files/{entry['id']}/content",
-            files=[("attributes", (None, json.dumps({"name": "report.xlsx"}))), ("file", ("report.xlsx", b"second"))],
-        )
-        assert (version.status_code, version.json()["entries"][0]["version_number"]) == (200, "2")
-        assert running.simulator.uploads() == {"123/report.xlsx": b"second", "0/report.xlsx": b"elsewhere"}
-        listed = httpx.get(f"{running.base_url}/_sim/uploads").json()["entries"]
-        assert {(item["folder_id"], item["versions"]) for item in listed} == {("123", 2), ("0", 1)}
+    running, client = default_sim
+    created = upload(client, "report.xlsx", b"first", folder="123")
+    assert created.status_code == 201
+    entry = created.json()["entries"][0]
+    assert (entry["name"], entry["size"], entry["parent"]["id"]) == ("report.xlsx", 5, "123")
+    clash = upload(client, "REPORT.xlsx", b"second", folder="123")
+    assert (clash.status_code, clash.json()["code"]) == (409, "item_name_in_use")
+    assert clash.json()["context_info"]["conflicts"][0]["id"] == entry["id"]
+    assert upload(client, "report.xlsx", b"elsewhere", folder="0").status_code == 201
+    version = client.post(
+        f"/api/2.0/files/{entry['id']}/content",
+        files=[("attributes", (None, json.dumps({"name": "report.xlsx"}))), ("file", ("report.xlsx", b"second"))],
+    )
+    assert (version.status_code, version.json()["entries"][0]["version_number"]) == (200, "2")
+    assert running.simulator.uploads() == {"123/report.xlsx": b"second", "0/report.xlsx": b"elsewhere"}
+    listed = httpx.get(f"{running.base_url}/_sim/uploads").json()["entries"]
+    assert {(item["folder_id"], item["versions"]) for item in listed} == {("123", 2), ("0", 1)}
 
 
 @pytest.mark.parametrize(
@@ -718,27 +730,54 @@ def test_new_version_of_an_unknown_file_is_404(default_sim: tuple[RunningSimulat
 # --- counting and inspection ----------------------------------------------------------------------------------------
 
 
-def test_stats_count_every_request_and_reset_clears_them() -> None:
+def test_stats_count_every_request_and_reset_clears_them(default_sim: tuple[RunningSimulator, httpx.Client]) -> None:
     """/_sim/stats counts per route template and status, terminations per user; /_sim/reset clears the counts."""
-    with serve() as (running, client):
-        user = running.simulator.users[0]
-        terminate(client, ids=[user.id])
-        terminate(client, logins=[user.login])
-        client.get(f"/2.0/users/{user.id}")
-        client.get("/2.0/users/nobody")
-        stats = httpx.get(f"{running.base_url}/_sim/stats").json()
-        assert stats["endpoints"]["POST /2.0/users/terminate_sessions"] == {"202": 2}
-        assert stats["endpoints"]["GET /2.0/users/{user_id}"] == {"200": 1, "404": 1}
-        assert stats["endpoints"]["POST /oauth2/token"] == {"200": 1}
-        assert stats["terminations_per_user"] == {user.id: 2}
-        assert (stats["batches_accepted"], stats["events_total"], stats["requests_total"]) == (2, 2, 5)
-        assert running.simulator.request_count("POST /2.0/users/terminate_sessions", 202) == 2
-        events = httpx.get(f"{running.base_url}/_sim/events").json()
-        assert events["entries"] == running.simulator.events()
-        assert httpx.post(f"{running.base_url}/_sim/reset").status_code == 200
-        assert running.simulator.stats()["requests_total"] == 0
-        assert running.simulator.terminations_per_user() == {}
-        assert len(running.simulator.events()) == 2  # state stays, counts go
+    running, client = default_sim
+    user = running.simulator.users[0]
+    terminate(client, ids=[user.id])
+    terminate(client, logins=[user.login])
+    client.get(f"/2.0/users/{user.id}")
+    client.get("/2.0/users/nobody")
+    stats = httpx.get(f"{running.base_url}/_sim/stats").json()
+    assert stats["endpoints"]["POST /2.0/users/terminate_sessions"] == {"202": 2}
+    assert stats["endpoints"]["GET /2.0/users/{user_id}"] == {"200": 1, "404": 1}
+    assert stats["endpoints"]["POST /oauth2/token"] == {"200": 1}
+    assert stats["terminations_per_user"] == {user.id: 2}
+    assert (stats["batches_accepted"], stats["events_total"], stats["requests_total"]) == (2, 2, 5)
+    assert running.simulator.request_count("POST /2.0/users/terminate_sessions", 202) == 2
+    events = httpx.get(f"{running.base_url}/_sim/events").json()
+    assert events["entries"] == running.simulator.events()
+    assert httpx.post(f"{running.base_url}/_sim/reset").status_code == 200
+    assert running.simulator.stats()["requests_total"] == 0
+    assert running.simulator.terminations_per_user() == {}
+    assert len(running.simulator.events()) == 2  # state stays, counts go
+
+
+def test_reset_brings_back_the_state_of_a_new_simulator() -> None:
+    """reset() forgets tokens, rate windows, events, uploads and counts, and replays the seeded randomness."""
+    config = SimulatorConfig(users=20, rate_limit=1, event_delay_seconds=0)
+    used, new = Simulator(config, clock=lambda: START), Simulator(config, clock=lambda: START)
+    form = {"grant_type": "client_credentials", "client_id": config.client_id, "client_secret": config.client_secret,
+            "box_subject_type": "enterprise", "box_subject_id": config.enterprise_id}  # fmt: skip
+    bearer = f"Bearer {used.issue_token(form)['access_token']}"
+    caller = used.caller_for(bearer)
+    assert caller is not None
+    assert (used.admit(caller), used.admit(caller)) == (None, 60)  # the budget of one is spent
+    used.start_termination_job(caller, used.users[:2])
+    used.upload(caller=caller, folder_id="0", name="report.xlsx", content=b"x")
+    used.count("GET /2.0/users", "200")
+    used.users.pop()
+
+    used.reset()
+
+    assert used.caller_for(bearer) is None
+    assert used.admit(caller) is None
+    assert (used.events(), used.uploads()) == ([], {})
+    assert used.stats() == new.stats()
+    assert used.users == new.users
+    for simulator in (used, new):
+        simulator.start_termination_job(simulator.service_account, simulator.users[:3])
+    assert used.events() == new.events()  # the same event ids: the generator starts over from the seed
 
 
 # --- directory and configuration ------------------------------------------------------------------------------------

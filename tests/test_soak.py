@@ -76,8 +76,8 @@ def soak_run(soak: Soak, folder: Path, *, faults: dict[str, Any]) -> SoakRun:
     with serve(config, own_process=soak.own_process) as sim:
         hr = write_leavers_csv(folder / "leavers.csv", ordinary_people(sim.people, soak.leavers))
         settings = run_settings(
-            sim.address, folder, box={"max_attempts": MAX_ATTEMPTS}, resolve_strategy=soak.strategy,
-            confirm_timeout_seconds=60,
+            sim.address, folder, box=box_settings(sim.address, max_attempts=MAX_ATTEMPTS),
+            resolve_strategy=soak.strategy, confirm_timeout_seconds=60,
         )  # fmt: skip
         outcome = asyncio.run(run_offboarding([hr], settings=settings, as_of=AS_OF))
         return SoakRun(report_records(outcome.report), sim.stats(), sim.events(), settings.confirmation_event_types)

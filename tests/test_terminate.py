@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -10,7 +10,6 @@ import pytest
 
 from box_offboarding.box.client import BoxClient
 from box_offboarding.columns import ACCEPTED_SCHEMA, OUTCOME_SCHEMA
-from box_offboarding.settings import BoxSettings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
 from box_offboarding.terminate import (
     BatchOutcome,
@@ -20,26 +19,14 @@ from box_offboarding.terminate import (
     settle_in_flight,
     terminate_users,
 )
-from helpers import decided_rows, statuses
+from helpers import box_settings, decided_rows, statuses
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 
 
-def box_settings(sim: RunningSimulator) -> BoxSettings:
-    """Client settings for the simulator, retries without waiting."""
-    return sim.box_settings(backoff_initial_seconds=0, backoff_max_seconds=0)
-
-
-@pytest.fixture
-def simulator() -> Iterator[RunningSimulator]:
-    """200 generated users; batches naming an unknown user are refused with 404."""
-    with run_simulator(SimulatorConfig(users=200, event_delay_seconds=0, reject_unknown_users=True)) as running:
-        yield running
-
-
 @pytest.fixture
 async def client(simulator: RunningSimulator) -> AsyncIterator[BoxClient]:
-    """A Box client talking to the simulator."""
+    """A Box client talking to the session's simulator (which refuses batches naming an unknown user with 404)."""
     async with BoxClient(box_settings(simulator)) as box:
         yield box
 

@@ -25,11 +25,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from box_offboarding.box.models import ADMIN_ROLES
 from box_offboarding.simulator import bodies
 from box_offboarding.simulator.directory import DirectoryUser
 from box_offboarding.simulator.events import EventQuery
 from box_offboarding.simulator.files import NameInUseError, StoredFile, file_mini
-from box_offboarding.simulator.state import ADMIN_ROLES, Simulator, TokenRefused
+from box_offboarding.simulator.state import Simulator, TokenRefused
 
 JSON = dict[str, Any]
 

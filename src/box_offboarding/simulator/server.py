@@ -19,6 +19,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from box_offboarding.settings import BoxSettings
+from box_offboarding.simulator.app import build_app
 from box_offboarding.simulator.config import SimulatorConfig
 from box_offboarding.simulator.state import Simulator
 
@@ -106,7 +107,7 @@ def run_simulator(
     bound_port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
-            simulator.asgi_app(),
+            build_app(simulator),
             log_level="warning",
             access_log=False,
             lifespan="off",

@@ -1,8 +1,9 @@
 """The in-memory Box: directory, tokens, per-caller rate windows, termination jobs, admin events, uploads, counters.
 
-Everything here is plain Python, guarded by one lock: the HTTP layer (:mod:`.app`) runs on uvicorn's loop thread
-while tests and benchmarks read the same object from theirs. Randomness (faults, short pages, event ids) comes from
-one generator seeded with ``config.seed``, so a run is reproducible for the same sequence of requests.
+Everything here is plain Python, guarded by one lock, and knows nothing of HTTP: the HTTP layer (:mod:`.app`) is
+built on top of it and runs on uvicorn's loop thread while tests and benchmarks read the same object from theirs.
+Randomness (faults, short pages, event ids) comes from one generator seeded with ``config.seed``, so a run is
+reproducible for the same sequence of requests.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from box_offboarding.simulator import bodies
 from box_offboarding.simulator.config import SimulatorConfig
@@ -32,12 +33,8 @@ from box_offboarding.simulator.directory import (
 from box_offboarding.simulator.events import EventLog, EventQuery
 from box_offboarding.simulator.files import FileStore, StoredFile, file_full
 
-if TYPE_CHECKING:
-    from starlette.types import ASGIApp
-
 JSON = dict[str, Any]
 RELOGIN_EVENT_TYPE = "LOGIN"
-ADMIN_ROLES = frozenset({"admin", "coadmin"})
 Fault = Literal["drop", "rate_limit", "server_error"]
 
 
@@ -56,18 +53,24 @@ class TokenRefused(Exception):
 
 
 class Simulator:
-    """One simulated Box enterprise. Build it, then serve :meth:`asgi_app` (see :func:`run_simulator`)."""
+    """One simulated Box enterprise. Build it, then serve it with :func:`.app.build_app` (as :func:`run_simulator`
+    does)."""
 
     def __init__(self, config: SimulatorConfig | None = None, *, clock: Callable[[], float] = time.time) -> None:
         self.config = config or SimulatorConfig()
         self.now = clock
         self.time = bodies.Clock(self.config.utc_offset_minutes)
         self._lock = threading.Lock()
-        self._rng = random.Random(self.config.seed)
+        # built from the config alone and never changed by a request
         self.directory = _build_directory(self.config)
-        self.users: list[DirectoryUser] = list(self.directory.people)
         self.service_account = self.directory.service_account
-        self.groups: dict[str, tuple[str, ...]] = _build_groups(self.users, self.config)
+        self.groups: dict[str, tuple[str, ...]] = _build_groups(self.directory.people, self.config)
+        self._start_afresh()
+
+    def _start_afresh(self) -> None:
+        """Set everything that requests change to what a new simulator has (see :meth:`reset`)."""
+        self._rng = random.Random(self.config.seed)
+        self.users: list[DirectoryUser] = list(self.directory.people)
         self._tokens: dict[str, IssuedToken] = {}
         self._windows: dict[str, deque[float]] = {}
         self._event_log = EventLog()
@@ -75,6 +78,18 @@ class Simulator:
         self._requests: Counter[tuple[str, str]] = Counter()
         self._counts: Counter[str] = Counter()
         self._terminations: Counter[str] = Counter()
+
+    def reset(self) -> None:
+        """Back to the state a new ``Simulator(config)`` starts in, without building the directory again.
+
+        Gone: issued tokens, rate windows, admin events, uploads and every counter; the random generator is seeded
+        again from ``config.seed``, so faults, short pages and event ids repeat as on a new simulator; :attr:`users`
+        is the directory's listing again. Kept: the config, the clock, the directory and the groups (made from the
+        config alone; no request changes them). A different config needs a new simulator. Unlike
+        :meth:`reset_stats` (and ``POST /_sim/reset``), which clear the counters only. For tests that share one
+        running simulator: call it between them, not while requests are in flight."""
+        with self._lock:
+            self._start_afresh()
 
     # --- tokens and callers ---------------------------------------------------------------------------------------
 
@@ -340,12 +355,6 @@ class Simulator:
         with self._lock:
             stored = self._files.get(file_id)
             return None if stored is None else stored.current.content
-
-    def asgi_app(self) -> ASGIApp:
-        """The HTTP face of this simulator (Starlette), for uvicorn or any ASGI server."""
-        from box_offboarding.simulator.app import build_app  # app imports this module
-
-        return build_app(self)
 
 
 def _build_directory(config: SimulatorConfig) -> Directory:
