@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -208,14 +208,14 @@ def formula_cells(path: Path) -> list[str]:
             if cell.data_type == "f"]  # fmt: skip
 
 
-def decided_rows(*records: dict[str, Any]) -> pl.DataFrame:
-    """A frame of input rows with every result column (:data:`ROW_SCHEMA`): unspecified columns are null, positions
-    follow the order given. For the tests of the rules that decide statuses."""
+def decided_rows(*records: dict[str, Any], schema: Mapping[str, pl.DataType] = ROW_SCHEMA) -> pl.DataFrame:
+    """A frame of input rows of ``schema`` (by default with every result column): unspecified columns are null,
+    positions follow the order given. For the tests of the rules that decide statuses."""
     filled = [
         {"input_index": index, "file": "leavers.csv", "row": index + 2, **record}
         for index, record in enumerate(records)
     ]
-    return pl.DataFrame(filled, schema=ROW_SCHEMA)
+    return pl.DataFrame(filled, schema=schema)
 
 
 def statuses(frame: pl.DataFrame) -> list[tuple[str | None, str | None]]:

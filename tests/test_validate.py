@@ -19,17 +19,8 @@ ADMIN_REASON = "Box admin (admins are protected)"
 
 
 def rows(*records: dict[str, object]) -> pl.DataFrame:
-    """Build an ingest frame; unspecified columns are null, positions follow the order given."""
-    filled = [
-        {"input_index": index, "file": "leavers.csv", "row": index + 2, **record}
-        for index, record in enumerate(records)
-    ]
-    return pl.DataFrame(filled, schema=INPUT_SCHEMA)
-
-
-def outcome(frame: pl.DataFrame) -> list[tuple[str | None, str | None]]:
-    """(status, reason) per row, in input order."""
-    return list(zip(frame.get_column("status").to_list(), frame.get_column("reason").to_list(), strict=True))
+    """An ingest frame; unspecified columns are null, positions follow the order given."""
+    return decided_rows(*records, schema=INPUT_SCHEMA)
 
 
 @pytest.mark.parametrize(
@@ -44,7 +35,7 @@ def test_login_is_trimmed_and_lowercased(written: str, expected: str) -> None:
     """Whitespace of every kind goes, case folds, the row stays undecided."""
     checked = check_rows(rows({"login_as_written": written}), as_of=AS_OF)
     assert checked.get_column("login").to_list() == [expected]
-    assert outcome(checked) == [(None, None)]
+    assert statuses(checked) == [(None, None)]
 
 
 @pytest.mark.parametrize(
@@ -59,7 +50,7 @@ def test_login_is_trimmed_and_lowercased(written: str, expected: str) -> None:
 )
 def test_invalid_logins(written: str | None, reason_part: str) -> None:
     """A missing or malformed login is invalid and the reason says which."""
-    (status, reason), = outcome(check_rows(rows({"login_as_written": written}), as_of=AS_OF))  # fmt: skip
+    (status, reason), = statuses(check_rows(rows({"login_as_written": written}), as_of=AS_OF))  # fmt: skip
     assert status == "invalid"
     assert reason is not None
     assert reason_part in reason
@@ -73,7 +64,7 @@ def test_duplicate_names_first_occurrence_in_input_order() -> None:
         {"login_as_written": " ANN@example.com", "file": "b.csv", "row": 9},
     )
     checked = check_rows(frame, as_of=AS_OF)
-    assert outcome(checked) == [(None, None), (None, None), ("duplicate", "duplicate of a.xlsx sheet Leavers row 5")]
+    assert statuses(checked) == [(None, None), (None, None), ("duplicate", "duplicate of a.xlsx sheet Leavers row 5")]
 
 
 def test_deferred_when_date_after_as_of_and_due_on_the_day() -> None:
@@ -84,7 +75,7 @@ def test_deferred_when_date_after_as_of_and_due_on_the_day() -> None:
         {"login_as_written": "c@example.com"},
     )
     checked = check_rows(frame, as_of=AS_OF)
-    assert outcome(checked) == [
+    assert statuses(checked) == [
         ("deferred", "termination date 2026-11-30 is after 2026-11-29"),
         (None, None),
         (None, None),
@@ -94,7 +85,7 @@ def test_deferred_when_date_after_as_of_and_due_on_the_day() -> None:
 def test_unreadable_date_is_invalid() -> None:
     """A date HR wrote but nobody can read is never guessed."""
     frame = rows({"login_as_written": "a@example.com", "termination_date_as_written": "31.31.2026"})
-    assert outcome(check_rows(frame, as_of=AS_OF)) == [("invalid", "termination date not understood: 31.31.2026")]
+    assert statuses(check_rows(frame, as_of=AS_OF)) == [("invalid", "termination date not understood: 31.31.2026")]
 
 
 def test_protected_list_beats_deferred_but_not_invalid_or_duplicate() -> None:
@@ -104,7 +95,7 @@ def test_protected_list_beats_deferred_but_not_invalid_or_duplicate() -> None:
         {"login_as_written": "CEO@example.com"},
     )
     checked = check_rows(frame, as_of=AS_OF, protected=frozenset({"ceo@example.com"}))
-    assert [status for status, _ in outcome(checked)] == ["protected", "duplicate"]
+    assert [status for status, _ in statuses(checked)] == ["protected", "duplicate"]
 
 
 def test_load_protected_ignores_comments_and_case(tmp_path: Path) -> None:
