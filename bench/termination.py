@@ -157,8 +157,7 @@ async def _product_stage(sim: SimulatorProcess, targets: pl.DataFrame, args: arg
     )
     with Ledger(settings.ledger_path) as ledger:
         context = start_run(ledger, [], settings=settings, as_of=date.today())
-        plan = Plan(rows=pl.DataFrame(), targets=targets, directory_size=targets.height, strategy="given",
-                    blast_radius=None)  # fmt: skip
+        plan = Plan(rows=pl.DataFrame(), targets=targets, blast_radius=None)
         async with BoxClient(settings.box) as client:
             started = time.perf_counter()
             run = await terminate_stage(plan, context, client=client, ledger=ledger)
