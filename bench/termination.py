@@ -182,7 +182,7 @@ def product_loop(args: argparse.Namespace, budget: Budget, targets: pl.DataFrame
 
 
 def _sdk_client(sim: SimulatorProcess) -> Any:
-    from box_sdk_gen import BaseUrls, BoxCCGAuth, BoxClient, CCGConfig  # type: ignore[import-untyped]
+    from box_sdk_gen import BaseUrls, BoxCCGAuth, BoxClient, CCGConfig
 
     config = sim.config
     auth = BoxCCGAuth(
