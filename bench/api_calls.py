@@ -11,6 +11,7 @@ included). N > M cannot be offboarded and is skipped (the table says so).
 
     uv run python -m bench api_calls            # N in 10, 1,000, 50,000; M in 5,000, 200,000
     uv run python -m bench api_calls --quick    # N in 10, 1,000; M in 5,000, 200,000
+    uv run python -m bench api_calls --smoke    # N in 1, 100; M in 50, 2,000: lookup, scan, skip (CI: does it run)
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import box_settings, markdown_table, ratio, save_results
+from bench.common import add_size_options, box_settings, markdown_table, ratio, save_results, sized
 from box_offboarding.pipeline import run_offboarding
 from box_offboarding.resolve import choose_strategy
 from box_offboarding.settings import Settings
@@ -61,7 +62,7 @@ class CallCount:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench api_calls", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="N in 10 and 1,000 only")
+    add_size_options(parser, quick="N in 10 and 1,000 only", smoke="N in 1 and 100, M in 50 and 2,000")
     parser.add_argument("--leavers", type=int, nargs="+", default=None, help="values of N (default 10 1000 50000)")
     parser.add_argument("--directory", type=int, nargs="+", default=None, help="values of M (default 5000 200000)")
     return parser.parse_args(argv)
@@ -132,8 +133,8 @@ def table(counts: list[CallCount], skipped: list[tuple[int, int]]) -> str:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    leavers = args.leavers or ([10, 1_000] if args.quick else [10, 1_000, 50_000])
-    directories = args.directory or [5_000, 200_000]
+    leavers = args.leavers or sized(args, full=[10, 1_000, 50_000], quick=[10, 1_000], smoke=[1, 100])
+    directories = args.directory or sized(args, full=[5_000, 200_000], quick=[5_000, 200_000], smoke=[50, 2_000])
     pairs = [(n, m) for m in directories for n in leavers]
     counts = [count_calls(n, m) for n, m in pairs if n <= m]
     skipped = [(n, m) for n, m in pairs if n > m]
@@ -149,5 +150,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    save_results("api_calls", run(parse_args(argv)))
+    args = parse_args(argv)
+    save_results("api_calls", run(args), smoke=args.smoke)
     return 0

@@ -7,6 +7,7 @@ Prints a markdown table and writes the figures as JSON under ``bench/results/``.
 
     uv run python -m bench client            # 30 s per loop
     uv run python -m bench client --quick    # 8 s per loop
+    uv run python -m bench client --smoke    # 1 s per loop, 50 users (CI: does it run)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench.common import box_settings, save_results
+from bench.common import add_size_options, box_settings, save_results, sized
 from box_offboarding.box import BoxClient
 from box_offboarding.settings import BoxSettings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
@@ -40,7 +41,7 @@ class LoopFigures:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench client", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="8 s loops instead of 30 s")
+    add_size_options(parser, quick="8 s loops instead of 30 s", smoke="1 s loops, 50 users")
     parser.add_argument("--duration", type=float, default=None, help="seconds per loop (default 30, quick 8)")
     parser.add_argument("--budget", type=int, default=600, help="requests per window the simulator allows")
     parser.add_argument("--window", type=float, default=10.0, help="the simulator's sliding window, seconds")
@@ -50,14 +51,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--max-in-flight", type=int, default=16)
     parser.add_argument("--headroom", type=float, default=None, help="client headroom (default: BoxSettings')")
     parser.add_argument("--repeat", type=int, default=1, help="runs of the concurrent loop; the median is reported")
-    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--users", type=int, default=None, help="users in the directory (default 1000)")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive sequential loop")
     return parser.parse_args(argv)
 
 
 def simulator_config(args: argparse.Namespace) -> SimulatorConfig:
     return SimulatorConfig(
-        users=args.users,
+        users=args.users or sized(args, full=1000, quick=1000, smoke=50),
         rate_limit=args.budget,
         rate_window_seconds=args.window,
         latency_ms=args.latency_ms,
@@ -142,7 +143,7 @@ def markdown_table(rows: list[LoopFigures], args: argparse.Namespace) -> str:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    duration = args.duration if args.duration is not None else (8.0 if args.quick else 30.0)
+    duration = args.duration if args.duration is not None else sized(args, full=30.0, quick=8.0, smoke=1.0)
     concurrent = [
         await _run_loop(args, name="client, concurrent", workers=args.workers, duration=duration)
         for _ in range(args.repeat)
@@ -164,5 +165,5 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    save_results("client_rate", asyncio.run(run(args)))
+    save_results("client_rate", asyncio.run(run(args)), smoke=args.smoke)
     return 0

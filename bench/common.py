@@ -1,14 +1,16 @@
-"""What the benchmarks share: client settings pointed at a simulator, medians, markdown tables, the results folder."""
+"""What the benchmarks share: run sizes (full, ``--quick``, ``--smoke``), client settings pointed at a simulator,
+medians, markdown tables, the results folder."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
@@ -16,6 +18,23 @@ from box_offboarding.settings import BoxSettings
 from box_offboarding.simulator.server import SimulatorAddress
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+T = TypeVar("T")
+
+
+def add_size_options(parser: argparse.ArgumentParser, *, quick: str, smoke: str) -> None:
+    """``--quick`` (smaller sizes) and ``--smoke`` (tiny sizes: CI's check that the benchmark still runs, its figures
+    printed but not saved); one or the other. ``help`` texts say what each size is for this benchmark."""
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help=quick)
+    sizes.add_argument("--smoke", action="store_true", help=f"{smoke}; figures printed, not saved (CI)")
+
+
+def sized(args: argparse.Namespace, *, full: T, quick: T, smoke: T) -> T:
+    """The size of this run: ``smoke`` with ``--smoke``, ``quick`` with ``--quick``, else ``full``."""
+    if args.smoke:
+        return smoke
+    return quick if args.quick else full
 
 
 def box_settings(sim: SimulatorAddress, *, per_minute: float, **overrides: Any) -> BoxSettings:
@@ -60,12 +79,19 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def save_results(name: str, figures: dict[str, Any]) -> Path:
-    """``bench/results/<name>-<local time>.json`` with the figures and when they were taken; returns the path."""
+def save_results(name: str, figures: dict[str, Any], *, smoke: bool = False) -> Path | None:
+    """``bench/results/<name>-<local time>.json`` with the figures and when they were taken; returns the path.
+
+    A smoke run's figures are made into JSON all the same (so a figure JSON cannot hold fails the smoke run) but not
+    written: tiny sizes measure nothing worth keeping."""
+    stamped = {"benchmark": name, "finished_at": datetime.now(UTC).isoformat(), **figures}
+    text = json.dumps(stamped, indent=2, default=str) + "\n"
+    if smoke:
+        print("\nsmoke run: figures not saved")
+        return None
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    stamped = {"benchmark": name, "finished_at": datetime.now(UTC).isoformat(), **figures}
-    path.write_text(json.dumps(stamped, indent=2, default=str) + "\n")
+    path.write_text(text)
     print(f"\nfigures: {path}")
     return path
 

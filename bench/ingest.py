@@ -12,6 +12,7 @@ memory of that process):
 
     uv run python -m bench ingest            # 200,000 rows, each reader 3 times, medians
     uv run python -m bench ingest --quick    # 50,000 rows, once each
+    uv run python -m bench ingest --smoke    # 500 rows, once each (CI: does it run)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import save_results
+from bench.common import add_size_options, save_results, sized
 from bench.measure import Work, measure, measurement_table
 
 SHEET = "Terminations"
@@ -30,7 +31,7 @@ SHEET = "Terminations"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench ingest", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="50,000 rows, one run per reader")
+    add_size_options(parser, quick="50,000 rows, one run per reader", smoke="500 rows, one run per reader")
     parser.add_argument("--rows", type=int, default=None, help="leaver rows in the workbook (default 200,000)")
     parser.add_argument("--repeat", type=int, default=None, help="runs per reader, medians reported (default 3)")
     return parser.parse_args(argv)
@@ -103,8 +104,8 @@ def read_with_fastexcel(path: str) -> Work:
 
 
 def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
-    rows = args.rows or (50_000 if args.quick else 200_000)
-    repeat = args.repeat or (1 if args.quick else 3)
+    rows = args.rows or sized(args, full=200_000, quick=50_000, smoke=500)
+    repeat = args.repeat or sized(args, full=3, quick=1, smoke=1)
     path = str(write_workbook(folder / "leavers.xlsx", rows=rows))
     Path(path).read_bytes()  # in the page cache before the first reader, as for the others
     measured = [
@@ -127,5 +128,5 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as folder:
         figures = run(args, Path(folder))
-    save_results("ingest", figures)
+    save_results("ingest", figures, smoke=args.smoke)
     return 0

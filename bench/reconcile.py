@@ -18,6 +18,7 @@ the client does anyway.
 
     uv run python -m bench reconcile            # 2,000,000 events, 200,000 users; 3 runs each, medians
     uv run python -m bench reconcile --quick    # 500,000 events, 50,000 users; once each
+    uv run python -m bench reconcile --smoke    # 5,000 events, 500 users; once each (CI: does it run)
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 
 import polars as pl
 
-from bench.common import save_results
+from bench.common import add_size_options, save_results, sized
 from bench.measure import Column, Measurement, Work, measure, measurement_table
 from box_offboarding.box.models import AdminEvent
 from box_offboarding.reconcile import EVENT_SCHEMA, match_confirmations, match_relogins
@@ -49,7 +50,8 @@ EARLIER_LOGIN_EVERY = 10  # 1 user in 10 signed in the day before (must not coun
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench reconcile", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="500,000 events for 50,000 users; one run each")
+    add_size_options(parser, quick="500,000 events for 50,000 users; one run each",
+                     smoke="5,000 events for 500 users; one run each")  # fmt: skip
     parser.add_argument("--events", type=int, default=None, help="events in the frame (default 2,000,000)")
     parser.add_argument("--users", type=int, default=None, help="users awaiting confirmation (default 200,000)")
     parser.add_argument("--objects", type=int, default=None, help="AdminEvent objects for events_frame (200,000)")
@@ -233,11 +235,11 @@ def read_in_chunks(total: int) -> Work:
 
 
 def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
-    events = args.events or (500_000 if args.quick else 2_000_000)
-    users = args.users or (50_000 if args.quick else 200_000)
-    objects = args.objects or (50_000 if args.quick else 200_000)
-    read_total = args.read_events or (200_000 if args.quick else 2_000_000)
-    repeat = args.repeat or (1 if args.quick else 3)
+    events = args.events or sized(args, full=2_000_000, quick=500_000, smoke=5_000)
+    users = args.users or sized(args, full=200_000, quick=50_000, smoke=500)
+    objects = args.objects or sized(args, full=200_000, quick=50_000, smoke=500)
+    read_total = args.read_events or sized(args, full=2_000_000, quick=200_000, smoke=5_000)
+    repeat = args.repeat or sized(args, full=3, quick=1, smoke=1)
     inputs = {"events_path": str(folder / "events.arrow"), "pending_path": str(folder / "pending.arrow")}
     events_table(events=events, users=users).write_ipc(inputs["events_path"])
     pending_frame(users).write_ipc(inputs["pending_path"])
@@ -286,7 +288,8 @@ def _fact(key: str) -> Callable[[Measurement], object]:
 
 
 def main(argv: list[str]) -> int:
+    args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-reconcile-") as folder:
-        figures = run(parse_args(argv), Path(folder))
-    save_results("reconcile", figures)
+        figures = run(args, Path(folder))
+    save_results("reconcile", figures, smoke=args.smoke)
     return 0

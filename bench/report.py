@@ -13,6 +13,7 @@ built in each child interpreter, untimed; then the timed part runs and its peak 
 
     uv run python -m bench report            # 200,000 rows, each writer 3 times, medians
     uv run python -m bench report --quick    # 50,000 rows, once each
+    uv run python -m bench report --smoke    # 500 rows, once each (CI: does it run)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 import polars as pl
 
-from bench.common import save_results
+from bench.common import add_size_options, ratio, save_results, sized
 from bench.measure import Column, Work, measure, measurement_table
 from box_offboarding.columns import FILE_ERROR_SCHEMA, INPUT_SCHEMA, REPORT_COLUMNS, RESULT_SCHEMA
 from box_offboarding.statuses import Status
@@ -48,7 +49,7 @@ REASONS = {
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench report", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="50,000 rows, one run per writer")
+    add_size_options(parser, quick="50,000 rows, one run per writer", smoke="500 rows, one run per writer")
     parser.add_argument("--rows", type=int, default=None, help="Users rows (default 200,000)")
     parser.add_argument("--repeat", type=int, default=None, help="runs per writer, medians reported (default 3)")
     return parser.parse_args(argv)
@@ -172,8 +173,8 @@ def write_with_xlsxwriter(rows: int, folder: str) -> Work:
 
 
 def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
-    rows = args.rows or (50_000 if args.quick else 200_000)
-    repeat = args.repeat or (1 if args.quick else 3)
+    rows = args.rows or sized(args, full=200_000, quick=50_000, smoke=500)
+    repeat = args.repeat or sized(args, full=3, quick=1, smoke=1)
     inputs: dict[str, Any] = {"rows": rows, "folder": str(folder)}
     measured = [
         measure("write_report (product)", "bench.report:write_with_report", repeat=repeat, **inputs),
@@ -190,7 +191,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
 #: What the report table adds to time and memory.
 REPORT_COLUMNS_SHOWN: list[Column] = [
-    ("rows/s", lambda m: round(m.facts["rows"] / m.seconds)),
+    ("rows/s", lambda m: round(ratio(m.facts["rows"], m.seconds), 1)),  # inf, not a ZeroDivisionError, at tiny sizes
     ("file MiB", lambda m: round(m.facts["bytes"] / 2**20, 1)),
 ]
 
@@ -199,5 +200,5 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-report-") as folder:
         figures = run(args, Path(folder))
-    save_results("report", figures)
+    save_results("report", figures, smoke=args.smoke)
     return 0

@@ -23,6 +23,7 @@ The loops:
 
     uv run python -m bench termination             # 50,000 users, both budgets; SDK loops 20 s each
     uv run python -m bench termination --quick     # 20,000 users, 300/30 only; SDK loops 8 s each
+    uv run python -m bench termination --smoke     # 500 users, 300/30 only; SDK loops 1 s each (CI: does it run)
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from typing import Any
 
 import polars as pl
 
-from bench.common import box_settings, markdown_table, median, ratio, save_results, verdict
+from bench.common import add_size_options, box_settings, markdown_table, median, ratio, save_results, sized, verdict
 from box_offboarding.box import BoxClient
 from box_offboarding.ledger import Ledger
 from box_offboarding.pipeline import Plan, start_run, terminate_stage
@@ -84,7 +85,7 @@ class LoopFigures:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench termination", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20,000 users, 8 s SDK loops")
+    add_size_options(parser, quick="20,000 users, 8 s SDK loops", smoke="500 users, 1 s SDK loops")
     parser.add_argument("--users", type=int, default=None, help="users to terminate (default 50,000)")
     parser.add_argument(
         "--budgets",
@@ -157,8 +158,7 @@ async def _product_stage(sim: SimulatorProcess, targets: pl.DataFrame, args: arg
     )
     with Ledger(settings.ledger_path) as ledger:
         context = start_run(ledger, [], settings=settings, as_of=date.today())
-        plan = Plan(rows=pl.DataFrame(), targets=targets, directory_size=targets.height, strategy="given",
-                    blast_radius=None)  # fmt: skip
+        plan = Plan(rows=pl.DataFrame(), targets=targets, blast_radius=None)
         async with BoxClient(settings.box) as client:
             started = time.perf_counter()
             run = await terminate_stage(plan, context, client=client, ledger=ledger)
@@ -182,7 +182,7 @@ def product_loop(args: argparse.Namespace, budget: Budget, targets: pl.DataFrame
 
 
 def _sdk_client(sim: SimulatorProcess) -> Any:
-    from box_sdk_gen import BaseUrls, BoxCCGAuth, BoxClient, CCGConfig  # type: ignore[import-untyped]
+    from box_sdk_gen import BaseUrls, BoxCCGAuth, BoxClient, CCGConfig
 
     config = sim.config
     auth = BoxCCGAuth(
@@ -285,9 +285,10 @@ def run_budget(
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    users = args.users or (20_000 if args.quick else 50_000)
-    budgets = args.budgets or ([Budget(300, 30)] if args.quick else [Budget(300, 30), Budget(500, 30)])
-    sdk_seconds = args.sdk_seconds or (8.0 if args.quick else 20.0)
+    users = args.users or sized(args, full=50_000, quick=20_000, smoke=500)
+    budgets = args.budgets or sized(args, full=[Budget(300, 30), Budget(500, 30)], quick=[Budget(300, 30)],
+                                    smoke=[Budget(300, 30)])  # fmt: skip
+    sdk_seconds = args.sdk_seconds or sized(args, full=20.0, quick=8.0, smoke=1.0)
     directory = generate_directory(users, SimulatorConfig().seed, domain=SimulatorConfig().domain)
     targets = pl.DataFrame(
         {"box_user_id": [user.id for user in directory], "login": [user.login for user in directory]}
@@ -302,5 +303,6 @@ def _figures(row: LoopFigures) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    save_results("termination", run(parse_args(argv)))
+    args = parse_args(argv)
+    save_results("termination", run(args), smoke=args.smoke)
     return 0

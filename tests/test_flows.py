@@ -22,7 +22,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterId,
 )
-from prefect.flows import load_flow_from_entrypoint
+from prefect.flows import Flow, load_flow_from_entrypoint
 from prefect.utilities.callables import parameter_schema
 
 from box_offboarding.ledger import Ledger
@@ -189,7 +189,7 @@ def load_deployments() -> list[dict[str, Any]]:
 @pytest.mark.parametrize("deployment", load_deployments(), ids=lambda d: d["name"])
 def test_deployment_parameters_fit_the_flow_schema(deployment: dict[str, Any]) -> None:
     """Every entrypoint imports, and every deployment parameter is one the flow takes, of a valid value."""
-    flow = load_flow_from_entrypoint(str(ROOT / deployment["entrypoint"]))
+    flow: Flow[..., Any] = load_flow_from_entrypoint(str(ROOT / deployment["entrypoint"]))
     schema = parameter_schema(flow.fn).model_dump_for_openapi()
     parameters = deployment.get("parameters", {})
     assert set(parameters) <= set(schema["properties"])

@@ -26,7 +26,7 @@ Rows = Sequence[Sequence[object]]
 def write_xlsx(path: Path, sheets: dict[str, Rows], *, first_row: int = 1, first_column: int = 1) -> Path:
     """A workbook with one sheet per entry; ``None`` cells stay empty; rows start at ``first_row``."""
     book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    book.remove(book.active)
     for title, rows in sheets.items():
         sheet = book.create_sheet(title)
         for r, values in enumerate(rows):

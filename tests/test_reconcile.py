@@ -131,7 +131,7 @@ async def no_sleep(_: float) -> None:
 async def poll_two_users(source: ScriptedEvents, *, timeout_seconds: float) -> ReconcileResult:
     """Reconcile users u1 and u2, requested at T0, against ``source``, polling without pauses."""
     return await reconcile(
-        source,  # type: ignore[arg-type]
+        source,
         pending(("u1", 0), ("u2", 0)),
         options=options(timeout_seconds=timeout_seconds),
         sleep=no_sleep,
@@ -160,7 +160,7 @@ async def test_read_events_frame_in_chunks_equals_one_frame(chunk: int) -> None:
     feed = [event(f"e{n % 9}", f"u{n % 4}", n) for n in range(12)]  # e0..e2 come twice, in other chunks
     source = ScriptedEvents([feed])
     since, until = T0, T0 + timedelta(hours=1)
-    frame = await read_events_frame(source, since=since, until=until, event_types=CONFIRM, chunk=chunk)  # type: ignore[arg-type]
+    frame = await read_events_frame(source, since=since, until=until, event_types=CONFIRM, chunk=chunk)
     assert frame.rows() == events_frame(feed).rows()
     assert frame.height == 9
 

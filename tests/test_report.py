@@ -17,7 +17,6 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
-from box_offboarding import report
 from box_offboarding.columns import FILE_ERROR_SCHEMA, INPUT_SCHEMA, REPORT_COLUMNS, RESULT_SCHEMA
 from box_offboarding.report import (
     DATE_FORMAT,
@@ -383,7 +382,7 @@ def test_failed_save_keeps_previous_report_and_no_temp(tmp_path: Path, monkeypat
     def disk_full(_fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(report.os, "fsync", disk_full)
+    monkeypatch.setattr(os, "fsync", disk_full)  # the os module report saves through
     with pytest.raises(OSError, match="No space"):
         write_report(target, users=users_frame(user_row(name="Other")), errors=errors_frame(), summary=run_summary())
     assert [p.name for p in tmp_path.iterdir()] == ["r.xlsx"]

@@ -71,7 +71,7 @@ async def test_scan_costs_one_call_per_thousand_users(simulator: RunningSimulato
 
 async def test_no_logins_no_calls(tmp_path: Path) -> None:
     """Nothing to resolve: no client call at all (the client is never even connected)."""
-    settings = BoxSettings(base_url="http://127.0.0.1:9", client_id="x", client_secret="y", enterprise_id="1")  # type: ignore[arg-type]
+    settings = BoxSettings(base_url="http://127.0.0.1:9", client_id="x", client_secret="y", enterprise_id="1")
     async with BoxClient(settings) as client:
         found, _ = await resolve_logins(client, [], directory_size=10)
     assert found.is_empty()

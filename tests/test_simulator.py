@@ -102,7 +102,9 @@ def admin_events(client: httpx.Client, **params: Any) -> dict[str, Any]:
 
 def read_all_events(client: httpx.Client, **params: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Page until an empty page; the events and the pages."""
-    position, events, pages = "0", [], []
+    position = "0"
+    events: list[dict[str, Any]] = []
+    pages: list[dict[str, Any]] = []
     while True:
         page = admin_events(client, stream_position=position, **params)
         pages.append(page)

@@ -116,7 +116,7 @@ def authorised_client(stack: ExitStack, running: RunningSimulator) -> httpx.Clie
 
 
 def upload(client: httpx.Client, name: str, *, parts_reversed: bool = False) -> httpx.Response:
-    parts = [
+    parts: list[tuple[str, tuple[str | None, str | bytes]]] = [
         ("attributes", (None, json.dumps({"name": name, "parent": {"id": "0"}}))),
         ("file", (name, b"PK\x03\x04 not really a workbook")),
     ]
@@ -124,7 +124,10 @@ def upload(client: httpx.Client, name: str, *, parts_reversed: bool = False) -> 
 
 
 def new_version(client: httpx.Client, file_id: str, **headers: str) -> httpx.Response:
-    parts = [("attributes", (None, '{"name": "report.xlsx"}')), ("file", ("report.xlsx", b"v2"))]
+    parts: list[tuple[str, tuple[str | None, str | bytes]]] = [
+        ("attributes", (None, '{"name": "report.xlsx"}')),
+        ("file", ("report.xlsx", b"v2")),
+    ]
     return client.post(f"/api/2.0/files/{file_id}/content", files=parts, headers=headers)
 
 
