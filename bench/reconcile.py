@@ -36,7 +36,8 @@ import polars as pl
 from bench.common import add_size_options, save_results, sized
 from bench.measure import Column, Measurement, Work, measure, measurement_table
 from box_offboarding.box.models import AdminEvent
-from box_offboarding.reconcile import EVENT_SCHEMA, match_confirmations, match_relogins
+from box_offboarding.columns import EVENT_SCHEMA
+from box_offboarding.reconcile import match_confirmations, match_relogins
 
 CONFIRMATION_TYPES = ("TERMINATE_USER_SESSIONS",)
 RELOGIN_TYPES = ("LOGIN",)
@@ -78,7 +79,7 @@ def events_table(*, events: int, users: int, seed: int = 7) -> pl.DataFrame:
     def planted(every: int, offset: timedelta, event_type: str) -> pl.DataFrame:
         """An ``event_type`` event ``offset`` after the request of every ``every``-th user."""
         return pending.gather_every(every).select(
-            pl.col("box_user_id").alias("user_id"),
+            "box_user_id",
             (pl.col("requested_at") + offset).alias("created_at"),
             pl.lit(event_type).alias("event_type"),
         )
@@ -92,12 +93,12 @@ def events_table(*, events: int, users: int, seed: int = 7) -> pl.DataFrame:
     span_ms = int(timedelta(days=2).total_seconds() * 1000)
     noise = pl.DataFrame(
         {
-            "user_id": (pl.Series(values=range(others)).shuffle(seed) % users + FIRST_USER_ID).cast(pl.String),
+            "box_user_id": (pl.Series(values=range(others)).shuffle(seed) % users + FIRST_USER_ID).cast(pl.String),
             "created_at": pl.Series(values=range(others)).shuffle(seed + 1) * span_ms // max(others, 1),
             "event_type": pl.Series(values=range(others)).shuffle(seed + 2) % len(OTHER_TYPES),
         }
     ).select(
-        "user_id",
+        "box_user_id",
         (pl.lit(START - timedelta(days=1)) + pl.duration(milliseconds=pl.col("created_at"))).alias("created_at"),
         pl.col("event_type").replace_strict(dict(enumerate(OTHER_TYPES)), return_dtype=pl.String),
     )
@@ -106,7 +107,7 @@ def events_table(*, events: int, users: int, seed: int = 7) -> pl.DataFrame:
         pl.format("ev-{}", pl.int_range(0, pl.len())).alias("event_id"),
         "event_type",
         pl.col("created_at").cast(EVENT_SCHEMA["created_at"]),
-        "user_id",
+        "box_user_id",
     )
 
 
@@ -149,7 +150,7 @@ def _first_by_join(
     users: pl.DataFrame, events: pl.DataFrame, time_column: str, types: Sequence[str], *, strictly: bool
 ) -> pl.DataFrame:
     wanted = events.filter(pl.col("event_type").is_in(list(types)))
-    joined = users.join(wanted, left_on="box_user_id", right_on="user_id")
+    joined = users.join(wanted, on="box_user_id")
     after = pl.col("created_at") > pl.col(time_column) if strictly else pl.col("created_at") >= pl.col(time_column)
     return joined.filter(after).group_by("box_user_id").agg(pl.all().sort_by("created_at").first())
 

@@ -43,7 +43,8 @@ import polars as pl
 from bench.common import add_size_options, box_settings, markdown_table, median, ratio, save_results, sized, verdict
 from box_offboarding.box import BoxClient
 from box_offboarding.ledger import Ledger
-from box_offboarding.pipeline import Plan, start_run, terminate_stage
+from box_offboarding.pipeline import start_run, terminate_stage
+from box_offboarding.plan import Plan
 from box_offboarding.settings import Settings
 from box_offboarding.simulator import SimulatorConfig, SimulatorProcess, generate_directory, run_simulator_process
 

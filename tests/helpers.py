@@ -165,7 +165,7 @@ def run_settings(
     )
 
 
-def _given(**options: object) -> dict[str, object]:
+def _given(**options: Any) -> dict[str, Any]:
     """The options that were given (not ``None``): the others keep the product's defaults."""
     return {name: value for name, value in options.items() if value is not None}
 
