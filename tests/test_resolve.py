@@ -74,4 +74,6 @@ async def test_no_logins_no_calls(tmp_path: Path) -> None:
     settings = BoxSettings(base_url="http://127.0.0.1:9", client_id="x", client_secret="y", enterprise_id="1")
     async with BoxClient(settings) as client:
         found, _ = await resolve_logins(client, [], directory_size=10)
+        calls = dict(client.calls)
     assert found.is_empty()
+    assert calls == {}
