@@ -131,9 +131,13 @@ def test_killed_run_resumes_without_resending(simulator: RunningSimulator, tmp_p
     assert len(per_user) == 120
     assert set(per_user.values()) == {1}
     report = Path(rerun.stdout.split("report: ")[1].split()[0])
-    sheet = openpyxl.load_workbook(report, read_only=True)["Users"]
-    header = [cell.value for cell in next(sheet.iter_rows(max_row=1))]
-    statuses = [row[header.index("status")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    book = openpyxl.load_workbook(report, read_only=True)  # holds the file open until closed
+    try:
+        sheet = book["Users"]
+        header = [cell.value for cell in next(sheet.iter_rows(max_row=1))]
+        statuses = [row[header.index("status")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    finally:
+        book.close()
     assert len(statuses) == 120
     assert set(statuses) == {"confirmed"}
 

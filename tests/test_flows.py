@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import subprocess
 import sys
@@ -31,8 +32,25 @@ from box_offboarding.orchestration import offboard, reconcile_pending
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
 from helpers import ordinary_people, write_leavers_csv
 
+# Prefect (3.9.1) opens a sync API client to read the server's default result storage on every flow run
+# (prefect.results._read_server_default_result_storage_block_id) and never closes it: its socket to the Prefect test
+# server is reported unclosed. Not ours to fix; every other warning still fails these tests. The socket sits in a
+# reference cycle, so collect_garbage below frees it before each test ends, where this ignore applies, not in
+# whichever later test's garbage collection would free it.
+pytestmark = pytest.mark.filterwarnings(
+    r"ignore:Exception ignored in. <socket\.socket .*raddr=\('127\.0\.0\.1', \d+\)>"
+    ":pytest.PytestUnraisableExceptionWarning"
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = date(2026, 11, 29)
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage() -> Iterator[None]:
+    """After each test, free its garbage, so what it left unclosed is reported by this test (see pytestmark)."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture

@@ -451,18 +451,18 @@ CRASHING_CHILD = textwrap.dedent(
 
 def test_crash_after_request_leaves_request_and_running_run(ledger_path: Path) -> None:
     """A process SIGKILLed after recording a request leaves the request pending and its run findable as running."""
-    child = subprocess.Popen(
+    with subprocess.Popen(  # leaving the block closes the pipes
         [sys.executable, "-c", CRASHING_CHILD, str(ledger_path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "recorded"
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
+    ) as child:
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "recorded"
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
     with Ledger(ledger_path) as ledger:
         assert ledger.find_unfinished_run("key-crash") == "run-crash"

@@ -625,17 +625,17 @@ print("stopped", flush=True)
 
 def test_serve_forever_answers_until_sigterm() -> None:
     """The CLI's blocking server answers on the reported URL and stops cleanly on SIGTERM."""
-    process = subprocess.Popen([sys.executable, "-c", SERVE_SCRIPT], stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().strip()
-        assert httpx.get(f"{base_url}/_sim/stats").json()["requests_total"] == 0
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-        assert process.stdout.read().strip() == "stopped"
-    finally:
-        if process.poll() is None:
-            process.kill()
+    with subprocess.Popen([sys.executable, "-c", SERVE_SCRIPT], stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            base_url = process.stdout.readline().strip()
+            assert httpx.get(f"{base_url}/_sim/stats").json()["requests_total"] == 0
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+            assert process.stdout.read().strip() == "stopped"
+        finally:
+            if process.poll() is None:
+                process.kill()
 
 
 def test_simulator_in_its_own_process_is_read_over_http() -> None:
