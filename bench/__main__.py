@@ -19,6 +19,7 @@ BENCHMARKS = {
     "ingest": "bench.ingest",
     "report": "bench.report",
     "reconcile": "bench.reconcile",
+    "simulator": "bench.simulator",
 }
 
 SIZES = {"--quick", "--smoke"}

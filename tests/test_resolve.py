@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from box_offboarding.box.client import BoxClient
+from box_offboarding.columns import RESOLVED_SCHEMA
 from box_offboarding.resolve import choose_strategy, resolve_logins
-from box_offboarding.settings import BoxSettings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
 from helpers import box_settings
 
@@ -69,11 +68,13 @@ async def test_scan_costs_one_call_per_thousand_users(simulator: RunningSimulato
     assert calls["GET /users"] == 3
 
 
-async def test_no_logins_no_calls(tmp_path: Path) -> None:
-    """Nothing to resolve: no client call at all (the client is never even connected)."""
-    settings = BoxSettings(base_url="http://127.0.0.1:9", client_id="x", client_secret="y", enterprise_id="1")
-    async with BoxClient(settings) as client:
+async def test_no_logins_no_calls(simulator: RunningSimulator) -> None:
+    """Nothing to resolve: an empty result of the usual columns, and no request to Box at all, not even a token."""
+    before = simulator.simulator.stats()["requests_total"]
+    async with BoxClient(simulator.box_settings()) as client:
         found, _ = await resolve_logins(client, [], directory_size=10)
         calls = dict(client.calls)
     assert found.is_empty()
+    assert found.schema == RESOLVED_SCHEMA
     assert calls == {}
+    assert simulator.simulator.stats()["requests_total"] == before

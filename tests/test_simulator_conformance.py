@@ -272,32 +272,42 @@ GOOD_EVENT = {"type": "event", "event_id": "e1", "event_type": "LOGIN", "created
 
 
 @pytest.mark.parametrize(
-    ("method", "url", "status", "body"),
+    ("method", "url", "status", "body", "defect"),
     [
-        ("POST", "/oauth2/token", 200, {"access_token": "t", "expires_in": "soon", "token_type": "bearer"}),
-        ("POST", "/oauth2/token", 200, {"access_token": "t", "expires_in": 3600, "token_type": "mac"}),
-        ("GET", "/2.0/users", 200, {"total_count": "many", "entries": []}),
-        ("GET", "/2.0/users", 200, {"entries": [{"type": "user", "login": "no-id@example.com"}]}),
-        ("GET", "/2.0/users", 200, {"entries": [{**GOOD_USER, "status": "retired"}]}),
-        ("GET", "/2.0/users/1", 404, {"type": "error", "status": "404", "code": "not_found"}),
-        ("POST", "/2.0/users/terminate_sessions", 202, {"message": 5}),
-        ("POST", "/2.0/users/terminate_sessions", 429, {"type": "oops", "status": 429, "code": "rate_limit_exceeded"}),
-        ("POST", "/2.0/users/terminate_sessions", 400, {"type": "error", "status": 400, "code": "not_a_box_code"}),
-        ("GET", "/2.0/events", 200, {"chunk_size": 1, "entries": [{**GOOD_EVENT, "created_by": "svc"}]}),
-        ("GET", "/2.0/events", 200, {"chunk_size": 1, "entries": [{**GOOD_EVENT, "source": "a user"}]}),
-        ("GET", "/2.0/events", 200, {"chunk_size": 1, "entries": [{**GOOD_EVENT, "event_type": "NOT_AN_EVENT"}]}),
-        ("GET", "/2.0/events", 200, {"chunk_size": 1, "next_stream_position": True, "entries": []}),
-        ("POST", "/api/2.0/files/content", 201, {"total_count": 1, "entries": [{"type": "folder", "id": "1"}]}),
-        ("POST", "/api/2.0/files/content", 409, {"type": "error", "status": 409, "context_info": []}),
+        ("POST", "/oauth2/token", 200, {"access_token": "t", "expires_in": "soon", "token_type": "bearer"},
+         ["expires_in"]),
+        ("POST", "/oauth2/token", 200, {"access_token": "t", "expires_in": 3600, "token_type": "mac"}, ["token_type"]),
+        ("GET", "/2.0/users", 200, {"total_count": "many", "entries": []}, ["total_count"]),
+        ("GET", "/2.0/users", 200, {"entries": [{"type": "user", "login": "no-id@example.com"}]}, ["entries", 0]),
+        ("GET", "/2.0/users", 200, {"entries": [{**GOOD_USER, "status": "retired"}]}, ["entries", 0, "status"]),
+        ("GET", "/2.0/users/1", 404, {"type": "error", "status": "404", "code": "not_found"}, ["status"]),
+        ("POST", "/2.0/users/terminate_sessions", 202, {"message": 5}, ["message"]),
+        ("POST", "/2.0/users/terminate_sessions", 429, {"type": "oops", "status": 429, "code": "rate_limit_exceeded"},
+         ["type"]),
+        ("POST", "/2.0/users/terminate_sessions", 400, {"type": "error", "status": 400, "code": "not_a_box_code"},
+         ["code"]),
+        ("GET", "/2.0/events", 200, {"chunk_size": 1, "entries": [{**GOOD_EVENT, "created_by": "svc"}]},
+         ["entries", 0, "created_by"]),
+        ("GET", "/2.0/events", 200, {"chunk_size": 1, "entries": [{**GOOD_EVENT, "source": "a user"}]},
+         ["entries", 0, "source"]),
+        ("GET", "/2.0/events", 200, {"chunk_size": 1, "entries": [{**GOOD_EVENT, "event_type": "NOT_AN_EVENT"}]},
+         ["entries", 0, "event_type"]),
+        ("GET", "/2.0/events", 200, {"chunk_size": 1, "next_stream_position": True, "entries": []},
+         ["next_stream_position"]),
+        ("POST", "/api/2.0/files/content", 201, {"total_count": 1, "entries": [{"type": "folder", "id": "1"}]},
+         ["entries", 0, "type"]),
+        ("POST", "/api/2.0/files/content", 409, {"type": "error", "status": 409, "context_info": []}, ["context_info"]),
     ],
 )  # fmt: skip
 def test_a_wrong_body_fails_the_check(
-    openapi: OpenAPI, method: str, url: str, status: int, body: dict[str, Any]
+    openapi: OpenAPI, method: str, url: str, status: int, body: dict[str, Any], defect: list[str | int]
 ) -> None:
-    """Deliberately wrong bodies are caught (the check is not vacuous, and the gap allowances stay narrow)."""
+    """Each deliberately wrong body is caught at its defect and nowhere else (the gap allowances stay narrow)."""
     request = httpx.Request(method, f"http://simulator{url}")
     response = httpx.Response(status, json=body, request=request)
-    assert unexplained_errors(openapi, response) != []
+    problems = unexplained_errors(openapi, response)
+    assert problems, "the defect was not caught"
+    assert {problem.split(": ", 1)[0] for problem in problems} == {str(defect)}, problems
 
 
 def test_a_good_body_passes_the_check(openapi: OpenAPI) -> None:
