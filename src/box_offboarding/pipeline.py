@@ -148,7 +148,8 @@ async def plan_stage(
     undecided = planned.filter(pl.col("status").is_null()).get_column("box_user_id").to_list()
     confirmed = ledger.confirmed(user_ids=undecided)
     own = confirmed.filter(pl.col("run_id") == context.run_id)
-    planned = restore_confirmed(planned, own, ledger.requests(context.run_id))
+    if not own.is_empty():  # only a resumed run has confirmations of its own
+        planned = restore_confirmed(planned, own, ledger.requests(context.run_id))
     if not settings.force:
         planned = skip_confirmed_earlier(planned, confirmed.filter(pl.col("run_id") != context.run_id))
     targets = eligible_targets(planned)

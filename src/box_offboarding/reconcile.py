@@ -254,8 +254,6 @@ def terminated_earlier(confirmed: pl.DataFrame) -> pl.DataFrame:
 def restore_confirmed(rows: pl.DataFrame, own: pl.DataFrame, requests: pl.DataFrame) -> pl.DataFrame:
     """A resumed run's own confirmations (it died after reconciling; ``own``: the ledger's confirmed users of this
     run, ``requests``: its requests) make the undecided rows ``confirmed`` again, with the proof, as before."""
-    if own.is_empty():
-        return rows
     sent = requests.select("request_id", pl.col("sent_at").alias("requested_at"))
     proof = own.join(sent, on="request_id", how="left").select(
         "box_user_id",
