@@ -97,6 +97,7 @@ def sample_rows(count: int) -> pl.DataFrame:
         pl.when(pl.col("input_index") % 3 == 0).then(pl.format("E{}", "input_index")).alias("employee_id"),
         pl.lit(date(2026, 2, 28)).alias("termination_date"),
         pl.lit("28/02/2026").alias("termination_date_as_written"),
+        pl.when(pl.col("input_index") % 2 == 0).then(pl.lit("date order decided: day first")).alias("input_note"),
         pl.format("user{}@example.com", "input_index").alias("login"),
         pl.format("{}", pl.col("input_index") + 1000).alias("box_user_id"),
         pl.lit("active").alias("box_status"),
@@ -525,7 +526,8 @@ def test_confirmation_proves_the_request_reconcile_matched(
 
 
 def test_version_1_ledger_migrates_keeping_its_data(ledger_path: Path) -> None:
-    """A ledger written by version 1 (user_id columns) opens with its requests and confirmations intact."""
+    """A ledger written by version 1 (user_id columns, no input_note) opens with its requests, confirmations and
+    rows intact."""
     ledger_path.parent.mkdir(parents=True)
     connection = sqlite3.connect(ledger_path, isolation_level=None)
     ledger_module.MIGRATIONS[0](connection)
@@ -543,6 +545,10 @@ def test_version_1_ledger_migrates_keeping_its_data(ledger_path: Path) -> None:
         " VALUES ('req-1', ?, ?, 'run-1', '2026-03-02T22:01:00.000000Z', 1)",
         [("1", "1@example.com"), ("2", "2@example.com")],
     )
+    connection.execute(
+        "INSERT INTO input_rows (run_id, input_index, file, row, login_as_written, status)"
+        " VALUES ('run-1', 0, 'leavers.csv', 2, '1@example.com', 'pending')"
+    )
     connection.close()
     with Ledger(ledger_path) as ledger:
         assert ledger.accepted().select("box_user_id", "login").rows() == [
@@ -551,8 +557,10 @@ def test_version_1_ledger_migrates_keeping_its_data(ledger_path: Path) -> None:
         ]
         assert ledger.record_confirmations(events(("1", "ev-1", 2))) == 1
         assert ledger.confirmed().select("box_user_id", "event_id").rows() == [("1", "ev-1")]
+        kept = ledger.rows("run-1").select("file", "row", "login_as_written", "status", "input_note").rows()
+        assert kept == [("leavers.csv", 2, "1@example.com", "pending", None)]
         version = ledger._connection.execute("PRAGMA user_version").fetchone()[0]
-    assert version == len(ledger_module.MIGRATIONS) == 2
+    assert version == len(ledger_module.MIGRATIONS) == 3
 
 
 def test_intent_is_in_flight_until_its_answer_settles_it(ledger: Ledger) -> None:

@@ -47,9 +47,11 @@ def user_row(**overrides: object) -> dict[str, object]:
         "name": "Ada Lovelace",
         "employee_id": "E0001",
         "termination_date": date(2026, 2, 28),
+        "termination_date_as_written": "28/02/2026",
         "box_user_id": "1001",
         "status": Status.CONFIRMED.value,
         "reason": "sessions terminated",
+        "input_note": "login taken from 'Ada Lovelace <ada@example.com>'",
         "request_id": "req-1",
         "requested_at": REQUESTED,
         "confirmed_at": REQUESTED + timedelta(minutes=2),
@@ -169,7 +171,7 @@ def test_header_bold_frozen_and_filtered(tmp_path: Path) -> None:
     assert all(cell.font.b for cell in sheet[1])
     assert not sheet.cell(row=2, column=1).font.b
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:P4"
+    assert sheet.auto_filter.ref == "A1:R4"
 
 
 def test_column_widths_follow_content(tmp_path: Path) -> None:
@@ -347,7 +349,7 @@ def test_empty_users_still_make_a_report(tmp_path: Path) -> None:
     """No users: header only, filter over the header, all counts zero."""
     workbook = write_and_load(tmp_path, users_frame())
     assert workbook["Users"].max_row == 1
-    assert workbook["Users"].auto_filter.ref == "A1:P1"
+    assert workbook["Users"].auto_filter.ref == "A1:R1"
     assert {count for _, count, _ in section(workbook, "Status counts")} == {0}
 
 

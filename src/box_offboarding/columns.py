@@ -22,6 +22,9 @@ INPUT_SCHEMA: dict[str, pl.DataType] = {
     "employee_id": pl.String(),
     "termination_date": pl.Date(),  # null when empty or unparseable
     "termination_date_as_written": pl.String(),  # raw cell text, kept to explain an unparseable date
+    # How the row's cells were read when that took a decision a person may want to check (a login taken out of
+    # 'Jane Doe <jane@x>', a date order decided for its column); "; "-separated, null when nothing to say.
+    "input_note": pl.String(),
 }
 
 #: What the later stages add.
@@ -52,9 +55,11 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "name",
     "employee_id",
     "termination_date",
+    "termination_date_as_written",
     "box_user_id",
     "status",
     "reason",
+    "input_note",
     "request_id",
     "requested_at",
     "confirmed_at",

@@ -70,9 +70,34 @@ class LedgerError(OffboardingError):
     """The ledger file cannot be used as asked (written by a newer version, unknown run, run already finished)."""
 
 
+#: The input-row columns version 1 created, frozen: later columns are added by their own migration step.
+_V1_ROW_COLUMNS = (
+    "input_index INTEGER",
+    "file TEXT",
+    "sheet TEXT",
+    "row INTEGER",
+    "login_as_written TEXT",
+    "name TEXT",
+    "employee_id TEXT",
+    "termination_date TEXT",
+    "termination_date_as_written TEXT",
+    "login TEXT",
+    "box_user_id TEXT",
+    "box_status TEXT",
+    "box_role TEXT",
+    "status TEXT",
+    "reason TEXT",
+    "request_id TEXT",
+    "requested_at TEXT",
+    "confirmed_at TEXT",
+    "event_id TEXT",
+    "relogin_after_termination TEXT",
+)
+
+
 def _create_schema_v1(connection: sqlite3.Connection) -> None:
     """Version 1: runs, input rows, requests with one link per user, confirmations, re-logins."""
-    row_columns = ",\n".join(f"    {name} {_sql_type(dtype)}" for name, dtype in ROW_SCHEMA.items())
+    row_columns = ",\n".join(f"    {column}" for column in _V1_ROW_COLUMNS)
     statements = (
         """CREATE TABLE runs (
             run_id TEXT PRIMARY KEY,
@@ -143,9 +168,14 @@ def _name_box_user_id_v2(connection: sqlite3.Connection) -> None:
         connection.execute(f"ALTER TABLE {table} RENAME COLUMN user_id TO box_user_id")
 
 
+def _add_input_note_v3(connection: sqlite3.Connection) -> None:
+    """Version 3: each input row keeps ``input_note``, how ingest and validation read its cells."""
+    connection.execute("ALTER TABLE input_rows ADD COLUMN input_note TEXT")
+
+
 #: Schema migrations: step ``i`` takes a ledger from version ``i`` to ``i + 1`` (inside one transaction).
 #: Add a step here (never edit a shipped one) to change the schema; opening an older file applies the rest.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_schema_v1, _name_box_user_id_v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_schema_v1, _name_box_user_id_v2, _add_input_note_v3]
 
 
 class Ledger:

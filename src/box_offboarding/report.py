@@ -48,6 +48,7 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 #: Fill colour (RGB hex) of the ``status`` cell on the Users sheet: light tints, so black text stays readable.
 STATUS_FILLS: Mapping[Status, str] = {
     Status.INVALID: "D5A6BD",  # mauve
+    Status.HELD: "F4CCCC",  # pale red: a person must look
     Status.DUPLICATE: "D9D9D9",  # grey
     Status.DEFERRED: "FFF2CC",  # pale yellow
     Status.NOT_FOUND: "F9CB9C",  # orange

@@ -9,6 +9,7 @@ class Status(StrEnum):
     """Final status of one input row. Order is the order of the pipeline, used for report sorting."""
 
     INVALID = "invalid"
+    HELD = "held"  # the same input lists the person as staying (a rehire, cancellation or active-staff sheet)
     DUPLICATE = "duplicate"
     DEFERRED = "deferred"
     NOT_FOUND = "not_found"
@@ -21,7 +22,7 @@ class Status(StrEnum):
 
 
 #: Statuses a person should look at (the run page's attention table).
-ATTENTION_STATUSES = frozenset({Status.FAILED, Status.NOT_FOUND, Status.PROTECTED})
+ATTENTION_STATUSES = frozenset({Status.FAILED, Status.HELD, Status.NOT_FOUND, Status.PROTECTED})
 
 
 class RunStatus(StrEnum):

@@ -138,6 +138,7 @@ def shape_rows(grid: pl.DataFrame, header: HeaderMatch, *, day_first: bool) -> S
         (pl.col(employee_id) if employee_id else pl.lit(None, dtype=pl.String)).alias("employee_id"),
         "termination_date",
         "termination_date_as_written",
+        pl.lit(None, dtype=pl.String).alias("input_note"),
     )
     skipped = (
         classified.filter(pl.col("__kind__").is_in(list(NOTED_KINDS)))
