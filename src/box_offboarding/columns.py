@@ -67,6 +67,16 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "relogin_after_termination",
 )
 
+#: A person the same input lists as staying: a row of a rehire, cancelled-termination, transfer or active-staff sheet.
+#: Leaver rows with the same login are ``held`` (see :func:`box_offboarding.validate.check_rows`).
+HOLD_SCHEMA: dict[str, pl.DataType] = {
+    "login_as_written": pl.String(),  # raw cell text, normalised as leaver logins are before comparing
+    "file": pl.String(),
+    "sheet": pl.String(),  # null for CSV
+    "row": pl.Int64(),
+    "listed_as": pl.String(),  # what the sheet says of them, for the reason: "rehired", "active staff", ...
+}
+
 #: A file that could not be read, for the report's ``Errors`` sheet.
 FILE_ERROR_SCHEMA: dict[str, pl.DataType] = {"file": pl.String(), "sheet": pl.String(), "error": pl.String()}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from box_offboarding.columns import FILE_ERROR_SCHEMA, INPUT_SCHEMA
+from box_offboarding.columns import FILE_ERROR_SCHEMA, HOLD_SCHEMA, INPUT_SCHEMA
 from box_offboarding.errors import ConfigurationError, InputFileError
 from box_offboarding.ingest.headers import (
     LOGIN,
@@ -59,12 +59,14 @@ ROWS_LISTED = 10
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What ingest read: the rows, the files (or sheets) it could not read, notes for a person, and what it read."""
+    """What ingest read: the rows, the files (or sheets) it could not read, notes for a person, what it read, and the
+    people the same input lists as staying."""
 
     rows: pl.DataFrame  # INPUT_SCHEMA
     errors: pl.DataFrame  # FILE_ERROR_SCHEMA
     notes: list[str]
     inputs: pl.DataFrame  # INPUTS_SCHEMA
+    holds: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=HOLD_SCHEMA))  # HOLD_SCHEMA
 
 
 @dataclass
