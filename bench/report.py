@@ -70,9 +70,13 @@ def users_frame(rows: int) -> pl.DataFrame:
             "name": [f'=HYPERLINK("x","{i}")' if i % 1000 == 0 else f"Leaver Number {i}" for i in range(rows)],
             "employee_id": [f"E{i:07d}" for i in range(rows)],
             "termination_date": [date(2026, 10, 1) + timedelta(days=i % 58) for i in range(rows)],
+            "termination_date_as_written": [f"{1 + i % 28:02d}/10/2026" for i in range(rows)],
             "box_user_id": [str(10_000_000 + i) for i in range(rows)],
             "status": status,
             "reason": [REASONS.get(Status(value)) for value in status],
+            "input_note": [
+                None if i % 7 else "date read day-first: the column's other dates say so" for i in range(rows)
+            ],
         },
         schema_overrides={name: INPUT_SCHEMA.get(name) or RESULT_SCHEMA[name] for name in ("row", "termination_date")},
     )
