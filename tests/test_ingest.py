@@ -82,9 +82,11 @@ def test_title_rows_merged_title_blank_rows_and_footer(tmp_path: Path) -> None:
     assert result.inputs.row(0) == (
         "workday.xlsx",
         "Leavers",
+        "leavers",
         2,
         5,
-        "login='Work Email'; termination_date='Termination Date'; employee_id='Employee ID'; name='Worker'",
+        "login='Work Email' (16); termination_date='Termination Date' (10); employee_id='Employee ID' (6); "
+        "name='Worker' (6)",
     )
     assert any("footer" in note and "row 10" in note for note in result.notes)
     assert result.errors.is_empty()
@@ -105,9 +107,13 @@ def test_every_sheet_with_login_is_read_and_readme_is_passed_over(tmp_path: Path
 
     assert column(result, "sheet") == ["Employees", "Contractors", "Contractors"]
     assert column(result, "input_index") == [0, 1, 2]
-    assert "people.xlsx: sheet 'README' has no login column, passed over" in result.notes
+    assert "people.xlsx, sheet 'README': has no login column; passed over" in result.notes
     assert result.errors.is_empty()
-    assert result.inputs["sheet"].to_list() == ["Employees", "Contractors"]
+    assert result.inputs.select("sheet", "read_as").rows() == [
+        ("README", "passed over: has no login column"),
+        ("Employees", "leavers"),
+        ("Contractors", "leavers"),
+    ]
 
 
 def test_input_index_follows_the_order_paths_are_given(tmp_path: Path) -> None:
@@ -168,7 +174,11 @@ def test_xls_is_read(tmp_path: Path) -> None:
 def test_hidden_sheet_is_read_and_noted(tmp_path: Path) -> None:
     """A hidden sheet with a login column is read, and a note says it was hidden."""
     path = write_xlsx(
-        tmp_path / "h.xlsx", {"Visible": [["Email"], ["v@c.example"]], "Hidden": [["Email"], ["h@c.example"]]}
+        tmp_path / "h.xlsx",
+        {
+            "Visible": [["Email", "Last Day"], ["v@c.example", "2026-01-05"]],
+            "Hidden": [["Email", "Last Day"], ["h@c.example", "2026-01-05"]],
+        },
     )
     book = load_workbook(path)
     book["Hidden"].sheet_state = "hidden"
@@ -519,7 +529,7 @@ def test_empty_sheet_is_noted(tmp_path: Path) -> None:
 
     result = run([path])
 
-    assert "e.xlsx: sheet 'Blank' is empty, passed over" in result.notes
+    assert "e.xlsx, sheet 'Blank': is empty; passed over" in result.notes
     assert result.rows.height == 1
 
 

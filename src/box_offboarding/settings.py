@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     timezone: str = Field("UTC", description="Timezone that decides 'today' for the as-of date.")
 
     # ingest
+    sheets: tuple[str, ...] = Field(
+        (),
+        description="Workbook sheets to read as leavers (case-insensitive), instead of deciding by content and name. "
+        "Sheets whose name says their people stay (rehires, cancellations ...) still hold those people.",
+    )
     login_headers: tuple[str, ...] = Field((), description="Extra header names that mean 'login'.")
     date_headers: tuple[str, ...] = Field((), description="Extra header names that mean 'termination date'.")
     name_headers: tuple[str, ...] = Field((), description="Extra header names that mean 'name'.")

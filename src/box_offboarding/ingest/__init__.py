@@ -19,6 +19,7 @@ import polars as pl
 from box_offboarding.columns import FILE_ERROR_SCHEMA, HOLD_SCHEMA, INPUT_SCHEMA
 from box_offboarding.errors import ConfigurationError, InputFileError
 from box_offboarding.ingest.headers import (
+    HEADER_SEARCH_ROWS,
     LOGIN,
     LOGIN_EXAMPLES,
     TERMINATION_DATE,
@@ -30,28 +31,32 @@ from box_offboarding.ingest.headers import (
 from box_offboarding.ingest.readers import (
     CSV_SUFFIXES,
     EXCEL_SUFFIXES,
-    HEADER_SEARCH_ROWS,
     ROW_NUMBER,
     SUPPORTED_SUFFIXES,
     Table,
     read_csv_table,
     read_workbook,
 )
-from box_offboarding.ingest.rows import NOTED_KINDS, shape_rows
+from box_offboarding.ingest.rows import NOTED_KINDS, ShapedRows, shape_rows
+from box_offboarding.ingest.sheets import SheetKind, SheetVerdict, sheet_verdict
 from box_offboarding.settings import Settings
 
 __all__ = ["INPUTS_SCHEMA", "SUPPORTED_SUFFIXES", "IngestResult", "expand_inputs", "ingest"]
 
 logger = logging.getLogger(__name__)
 
-#: One row per sheet (or CSV) that was read.
+#: One row per sheet (or CSV): how it was read, or why not.
 INPUTS_SCHEMA: dict[str, pl.DataType] = {
     "file": pl.String(),
     "sheet": pl.String(),  # null for CSV
-    "rows": pl.Int64(),  # data rows taken from it
-    "header_row": pl.Int64(),  # the header's row number as Excel shows it (CSV: its line number)
-    "columns": pl.String(),  # which header feeds which field, e.g. "login='Work Email'; termination_date='Last Day'"
+    "read_as": pl.String(),  # "leavers", "staying: rehired", or "passed over: <why>"
+    "rows": pl.Int64(),  # leaver rows taken from it
+    "header_row": pl.Int64(),  # the header's (first) row number as Excel shows it (CSV: its line number)
+    "columns": pl.String(),  # which header feeds which field, with its score: "login='Work Email' (22); ..."
 }
+
+#: ``read_as`` of a table read as leavers.
+READ_AS_LEAVERS = "leavers"
 
 #: How many row numbers a note lists before it says "...".
 ROWS_LISTED = 10
@@ -76,7 +81,8 @@ class _Collected:
     rows: list[pl.DataFrame] = field(default_factory=list)
     errors: list[tuple[str, str | None, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    inputs: list[tuple[str, str | None, int, int, str]] = field(default_factory=list)
+    inputs: list[tuple[str, str | None, str, int, int | None, str]] = field(default_factory=list)
+    holds: list[pl.DataFrame] = field(default_factory=list)
 
     def note(self, text: str) -> None:
         logger.info("%s", text)
@@ -115,9 +121,8 @@ def _read_tables(path: Path, synonyms: Synonyms, collected: _Collected) -> list[
     )
 
 
-def _note_header(file: str, sheet: str | None, header: HeaderMatch, collected: _Collected) -> None:
+def _note_header(where: str, header: HeaderMatch, collected: _Collected) -> None:
     """Say which login column won over others, and when no termination-date column was found."""
-    where = _where(file, sheet)
     if LOGIN in header.passed_over:
         others = ", ".join(map(repr, header.passed_over[LOGIN]))
         collected.note(f"{where}: login read from {header.labels[LOGIN]!r}; also matched, not used: {others}")
@@ -125,28 +130,104 @@ def _note_header(file: str, sheet: str | None, header: HeaderMatch, collected: _
         collected.note(f"{where}: no termination-date column found; dates left empty")
 
 
+def _header_row(table: Table, header: HeaderMatch) -> int:
+    return int(table.grid[ROW_NUMBER][header.row_index])
+
+
 def _take_table(file: str, table: Table, header: HeaderMatch, *, day_first: bool, collected: _Collected) -> None:
     shaped = shape_rows(table.grid, header, day_first=day_first)
     where = _where(file, table.sheet)
-    _note_header(file, table.sheet, header, collected)
+    _note_header(where, header, collected)
     if table.hidden:
         collected.note(f"{where}: the sheet is hidden; read all the same")
+    _note_passed_over_rows(where, shaped, collected)
+    collected.rows.append(shaped.rows.with_columns(file=pl.lit(file), sheet=pl.lit(table.sheet, dtype=pl.String)))
+    collected.inputs.append(
+        (file, table.sheet, READ_AS_LEAVERS, shaped.rows.height, _header_row(table, header), header.describe())
+    )
+
+
+def _note_passed_over_rows(where: str, shaped: ShapedRows, collected: _Collected) -> None:
     for kind, numbers in shaped.passed_over.items():
         collected.note(f"{where}: {len(numbers)} {NOTED_KINDS[kind]} passed over ({_row_list(numbers)})")
-    collected.rows.append(shaped.rows.with_columns(file=pl.lit(file), sheet=pl.lit(table.sheet, dtype=pl.String)))
-    header_row = int(table.grid[ROW_NUMBER][header.row_index])
-    collected.inputs.append((file, table.sheet, shaped.rows.height, header_row, header.describe()))
+
+
+def _take_staying(
+    file: str, table: Table, header: HeaderMatch, verdict: SheetVerdict, *, day_first: bool, collected: _Collected
+) -> None:
+    """The people of a sheet whose name says they stay become holds; none of its rows is read as a leaver."""
+    shaped = shape_rows(table.grid, header, day_first=day_first)
+    people = shaped.rows.filter(pl.col("login_as_written").is_not_null())
+    collected.holds.append(
+        people.select(
+            "login_as_written",
+            file=pl.lit(file),
+            sheet=pl.lit(table.sheet, dtype=pl.String),
+            row="row",
+            listed_as=pl.lit(verdict.listed_as),
+        )
+    )
+    where = _where(file, table.sheet)
+    collected.note(
+        f"{where}: lists people as staying ({verdict.describe()}): not read as leavers; "
+        f"{people.height} login(s) taken so that leaver rows naming them are held"
+    )
+    read_as = f"staying: {verdict.listed_as}"
+    collected.inputs.append((file, table.sheet, read_as, 0, _header_row(table, header), header.describe()))
+
+
+def _pass_over(file: str, table: Table, header: HeaderMatch | None, why: str, collected: _Collected) -> None:
+    collected.note(f"{_where(file, table.sheet)}: {why}; passed over")
+    header_row = None if header is None else _header_row(table, header)
+    described = "" if header is None else header.describe()
+    collected.inputs.append((file, table.sheet, f"passed over: {why}", 0, header_row, described))
 
 
 def _headers_seen(table: Table) -> str:
     """``sheet 'README': 'About this export'``: what a table without a login column showed at its top."""
-    cells = ", ".join(map(repr, headers_seen(table.top_rows()))) or "nothing"
+    cells = ", ".join(map(repr, headers_seen(table.top_rows()[:HEADER_SEARCH_ROWS]))) or "nothing"
     return cells if table.sheet is None else f"sheet {table.sheet!r}: {cells}"
 
 
-def _ingest_file(path: Path, synonyms: Synonyms, *, day_first: bool, collected: _Collected) -> None:
-    tables = _read_tables(path, synonyms, collected)
-    headers = [(table, find_header(table.top_rows(), synonyms)) for table in tables]
+@dataclass(frozen=True)
+class _Reading:
+    """How ingest reads the tables of the files: the sheets named in the settings, the date order fallback."""
+
+    synonyms: Synonyms
+    sheets: frozenset[str]  # casefolded; empty: decide by content and name
+    day_first: bool
+
+
+def _read_table(
+    path: Path, table: Table, header: HeaderMatch | None, *, only_table: bool, reading: _Reading, collected: _Collected
+) -> None:
+    """Read one table as leavers, as people staying, or not at all (see the module docstring for the rule)."""
+    if header is None:
+        state = "is empty" if table.grid.width == 1 else "has no login column"
+        return _pass_over(path.name, table, None, state, collected)
+    verdict = sheet_verdict(table.sheet, path.stem)
+    named = reading.sheets and table.sheet is not None
+    if named and table.sheet is not None and table.sheet.casefold() in reading.sheets:
+        if verdict.kind is SheetKind.STAYING:
+            collected.note(f"{_where(path.name, table.sheet)}: read as leavers because OFFBOARD_SHEETS names it, "
+                           f"although its name says {verdict.describe()}")  # fmt: skip
+        return _take_table(path.name, table, header, day_first=reading.day_first, collected=collected)
+    if verdict.kind is SheetKind.STAYING:
+        return _take_staying(path.name, table, header, verdict, day_first=reading.day_first, collected=collected)
+    if named:
+        return _pass_over(path.name, table, header, "not one of the sheets OFFBOARD_SHEETS names", collected)
+    if TERMINATION_DATE in header.columns or verdict.kind is SheetKind.LEAVERS or only_table:
+        return _take_table(path.name, table, header, day_first=reading.day_first, collected=collected)
+    why = (
+        "has a login column but no termination-date column, and neither its name nor the file's says it lists "
+        "leavers (name it in OFFBOARD_SHEETS to read it)"
+    )
+    return _pass_over(path.name, table, header, why, collected)
+
+
+def _ingest_file(path: Path, reading: _Reading, collected: _Collected) -> None:
+    tables = _read_tables(path, reading.synonyms, collected)
+    headers = [(table, find_header(table.top_rows(), reading.synonyms, layout=table.layout)) for table in tables]
     if tables and not any(header for _, header in headers):
         seen = "; ".join(_headers_seen(table) for table in tables)
         raise InputFileError(
@@ -154,21 +235,22 @@ def _ingest_file(path: Path, synonyms: Synonyms, *, day_first: bool, collected: 
             f"has no login column on any sheet (looked for {LOGIN_EXAMPLES} in the first {HEADER_SEARCH_ROWS} rows); "
             f"headers seen: {seen}",
         )
+    only_table = sum(header is not None for _, header in headers) == 1
     for table, header in headers:
-        if header is None:
-            state = "is empty" if table.grid.width == 1 else "has no login column"
-            collected.note(f"{path.name}: sheet {table.sheet!r} {state}, passed over")
-        else:
-            _take_table(path.name, table, header, day_first=day_first, collected=collected)
+        _read_table(path, table, header, only_table=only_table, reading=reading, collected=collected)
 
 
 def ingest(paths: Sequence[Path], *, settings: Settings) -> IngestResult:
     """Read the HR files in order; unreadable files go to ``errors`` and do not stop the others."""
-    synonyms = Synonyms.from_settings(settings)
+    reading = _Reading(
+        synonyms=Synonyms.from_settings(settings),
+        sheets=frozenset(name.strip().casefold() for name in settings.sheets if name.strip()),
+        day_first=settings.day_first,
+    )
     collected = _Collected()
     for path in paths:
         try:
-            _ingest_file(path, synonyms, day_first=settings.day_first, collected=collected)
+            _ingest_file(path, reading, collected)
         except InputFileError as error:
             collected.error(path.name, None, str(error))
     rows = pl.concat(collected.rows, how="diagonal") if collected.rows else pl.DataFrame()
@@ -178,6 +260,7 @@ def ingest(paths: Sequence[Path], *, settings: Settings) -> IngestResult:
         errors=pl.DataFrame(collected.errors, schema=FILE_ERROR_SCHEMA, orient="row"),
         notes=collected.notes,
         inputs=pl.DataFrame(collected.inputs, schema=INPUTS_SCHEMA, orient="row"),
+        holds=pl.concat(collected.holds) if collected.holds else pl.DataFrame(schema=HOLD_SCHEMA),
     )
 
 

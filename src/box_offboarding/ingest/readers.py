@@ -14,21 +14,28 @@ import csv
 import io
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import fastexcel
 import polars as pl
 
 from box_offboarding.errors import InputFileError
-from box_offboarding.ingest.headers import LOGIN_EXAMPLES, HeaderMatch, Synonyms, find_header, headers_seen
+from box_offboarding.ingest.headers import (
+    CONTENT_SAMPLE_ROWS,
+    HEADER_SEARCH_ROWS,
+    LOGIN_EXAMPLES,
+    HeaderMatch,
+    Synonyms,
+    find_header,
+    headers_seen,
+)
+from box_offboarding.ingest.layout import SheetLayout, xlsx_layouts
 
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls"})
 CSV_SUFFIXES = frozenset({".csv"})
 SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | CSV_SUFFIXES
 
-#: How many rows (or CSV records) from the top are searched for the header row.
-HEADER_SEARCH_ROWS = 30
 #: Delimiters a CSV is tried with; the one that yields a header row with a login column wins.
 CSV_DELIMITERS = (",", ";", "\t", "|")
 ROW_NUMBER = "__row__"
@@ -52,10 +59,11 @@ class Table:
     sheet: str | None
     grid: pl.DataFrame
     hidden: bool = False
+    layout: SheetLayout = field(default_factory=SheetLayout)
 
     def top_rows(self) -> list[tuple[object, ...]]:
-        """The first rows of the grid, where the header is searched for."""
-        return self.grid.drop(ROW_NUMBER).head(HEADER_SEARCH_ROWS).rows()
+        """The first rows of the grid: where the header is searched for, and the cells below it sampled."""
+        return self.grid.drop(ROW_NUMBER).head(HEADER_SEARCH_ROWS + CONTENT_SAMPLE_ROWS).rows()
 
 
 @dataclass(frozen=True)
@@ -118,7 +126,9 @@ def _open_workbook(name: str, suffix: str, data: bytes) -> fastexcel.ExcelReader
 
 def read_workbook(path: Path) -> Workbook:
     """Every sheet of an .xlsx/.xlsm/.xls file as a text grid; a sheet that fails to load is reported, not raised."""
-    reader = _open_workbook(path.name, path.suffix.lower(), path.read_bytes())
+    data = path.read_bytes()
+    reader = _open_workbook(path.name, path.suffix.lower(), data)
+    layouts = xlsx_layouts(data) if data.startswith(ZIP_MAGIC) else {}
     tables: list[Table] = []
     sheet_errors: list[tuple[str, str]] = []
     for sheet_name in reader.sheet_names:
@@ -130,7 +140,8 @@ def read_workbook(path: Path) -> Workbook:
             sheet_errors.append((sheet_name, f"sheet could not be read: {_calamine_reason(error)}"))
             continue
         grid = _text_grid(frame, pl.int_range(1, pl.len() + 1))
-        tables.append(Table(sheet=sheet_name, grid=grid, hidden=sheet.visible != "visible"))
+        layout = layouts.get(sheet_name, SheetLayout())
+        tables.append(Table(sheet=sheet_name, grid=grid, hidden=sheet.visible != "visible", layout=layout))
     return Workbook(tables=tables, sheet_errors=sheet_errors)
 
 

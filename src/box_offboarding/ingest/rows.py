@@ -124,7 +124,7 @@ def shape_rows(grid: pl.DataFrame, header: HeaderMatch, *, day_first: bool) -> S
     employee_id = _field(header, EMPLOYEE_ID)
 
     classified = (
-        grid.slice(header.row_index + 1)
+        grid.slice(header.data_start)
         .with_columns(pl.col(login).alias("__raw_login__"))
         .with_columns(_trimmed(c).alias(c) for c in text_columns)
         .with_columns(_row_kind(text_columns, mapped, login, header.labels[LOGIN]).alias("__kind__"))
