@@ -493,7 +493,11 @@ def _corrupt_xlsx(path: Path) -> None:
         ("empty.xlsx", lambda p: p.write_bytes(b""), "is empty"),
         ("empty.csv", lambda p: p.write_text("\n\n"), "is empty"),
         ("bom_only.csv", lambda p: p.write_bytes(b"\xef\xbb\xbf\r\n"), "is empty"),
-        ("latin1.csv", lambda p: p.write_bytes("Email;Name\na@c.example;Jürgen\n".encode("latin-1")), "not UTF-8"),
+        (
+            "binary.csv",
+            lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8),
+            "not text in any encoding",
+        ),
         ("book.csv", lambda p: write_xlsx(p, {"S": [["Email"]]}), "is an Excel workbook, not CSV"),
         ("nologin.csv", lambda p: p.write_text("Name;Date\nAnn;2026-01-01\n"), "headers seen: 'Name', 'Date'"),
         ("notes.txt", lambda p: p.write_text("Email\na@c.example\n"), "unsupported extension '.txt'"),

@@ -154,7 +154,7 @@ def test_every_row_gets_its_status_in_the_report(simulator: RunningSimulator, tm
     assert "corrupt.xlsx" in outcome.errors.get_column("file").to_list()
     assert formula_cells(outcome.report) == []
     assert rows[("workday.xlsx", 6)]["name"] == '=HYPERLINK("http://evil","x")'
-    assert str(rows[("bamboo.csv", 2)]["reason"]) == "duplicate of workday.xlsx sheet Leavers row 11"
+    assert str(rows[("bamboo.csv", 2)]["reason"]) == "duplicate of workday.xlsx sheet 'Leavers' row 11"
     confirmed = rows[("workday.xlsx", 5)]
     assert confirmed["event_id"]
     assert confirmed["confirmed_at"]

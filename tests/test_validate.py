@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from box_offboarding.columns import CONFIRMED_SCHEMA, INPUT_SCHEMA
+from box_offboarding.columns import CONFIRMED_SCHEMA, HOLD_SCHEMA, INPUT_SCHEMA
 from box_offboarding.errors import ConfigurationError
 from box_offboarding.validate import check_box_users, check_rows, load_protected, skip_confirmed_earlier
 from helpers import decided_rows, statuses
@@ -64,7 +64,88 @@ def test_duplicate_names_first_occurrence_in_input_order() -> None:
         {"login_as_written": " ANN@example.com", "file": "b.csv", "row": 9},
     )
     checked = check_rows(frame, as_of=AS_OF)
-    assert statuses(checked) == [(None, None), (None, None), ("duplicate", "duplicate of a.xlsx sheet Leavers row 5")]
+    assert statuses(checked) == [(None, None), (None, None), ("duplicate", "duplicate of a.xlsx sheet 'Leavers' row 5")]
+
+
+@pytest.mark.parametrize(
+    ("written", "login"),
+    [
+        ("mailto:Jane.Doe@Example.com", "jane.doe@example.com"),
+        ("Jane Doe <jane@example.com>", "jane@example.com"),
+        ("<jane@example.com>", "jane@example.com"),
+        ("jane@example.com.", "jane@example.com"),
+        ("jane@example.com;", "jane@example.com"),
+        ('"jane@example.com"', "jane@example.com"),
+        ("Jane <jane@example.com>, jane@example.com", "jane@example.com"),
+    ],
+)
+def test_wrapped_login_is_extracted_and_noted(written: str, login: str) -> None:
+    """The one address a cell holds is the login, undecided, and the input note says where it was taken from."""
+    checked = check_rows(rows({"login_as_written": written}), as_of=AS_OF)
+    assert checked.get_column("login").to_list() == [login]
+    assert statuses(checked) == [(None, None)]
+    assert checked.get_column("input_note").to_list() == [f"login taken from '{written}'"]
+
+
+def test_plain_login_gets_no_note_and_apostrophes_stay() -> None:
+    """A login that is its cell trimmed and lower-cased is not noted; o'brien@ keeps its apostrophe."""
+    checked = check_rows(rows({"login_as_written": " O'Brien@Example.com "}), as_of=AS_OF)
+    assert checked.get_column("login").to_list() == ["o'brien@example.com"]
+    assert checked.get_column("input_note").to_list() == [None]
+
+
+@pytest.mark.parametrize("written", ["a@example.com; b@example.com", "Ann <a@example.com> / Bob <b@example.com>"])
+def test_two_addresses_in_one_cell_are_invalid(written: str) -> None:
+    """Two different addresses in one cell: nobody can tell which person is meant."""
+    (status, reason), = statuses(check_rows(rows({"login_as_written": written}), as_of=AS_OF))  # fmt: skip
+    assert status == "invalid"
+    assert reason == f"two addresses in one cell: '{written}'"
+
+
+def test_first_usable_row_wins_over_an_earlier_invalid_one() -> None:
+    """A valid row is not the duplicate of an earlier row with an unreadable date; a third copy is its duplicate."""
+    frame = rows(
+        {
+            "login_as_written": "ann@example.com",
+            "file": "a.xlsx",
+            "row": 2,
+            "termination_date_as_written": "31.02.2026",
+        },
+        {"login_as_written": "ann@example.com", "file": "b.csv", "row": 7, "termination_date": date(2026, 11, 1)},
+        {"login_as_written": "ann@example.com", "file": "c.csv", "row": 3},
+    )
+    assert statuses(check_rows(frame, as_of=AS_OF)) == [
+        ("invalid", "termination date not understood: 31.02.2026"),
+        (None, None),
+        ("duplicate", "duplicate of b.csv row 7"),
+    ]
+
+
+def test_people_listed_as_staying_are_held_before_duplicate_and_protected() -> None:
+    """Every leaver row of a person a rehire sheet lists is held, with where; invalid still comes first."""
+    frame = rows(
+        {"login_as_written": "ann@example.com", "file": "hr.xlsx", "sheet": "Terminations", "row": 4},
+        {"login_as_written": "ANN@example.com", "file": "hr.xlsx", "sheet": "Terminations", "row": 9},
+        {"login_as_written": "bob@example.com", "termination_date_as_written": "soon"},
+        {"login_as_written": "cy@example.com"},
+    )
+    holds = pl.DataFrame(
+        [
+            ("Ann@Example.com ", "hr.xlsx", "Rehires", 6, "rehired"),
+            ("bob@example.com", "hr.xlsx", "Rehires", 7, "rehired"),
+            ("ann@example.com", "hr.xlsx", "Transfers", 2, "transferred"),
+        ],
+        schema=HOLD_SCHEMA,
+        orient="row",
+    )
+    checked = check_rows(frame, as_of=AS_OF, protected=frozenset({"ann@example.com"}), holds=holds)
+    held = "listed as rehired in hr.xlsx sheet 'Rehires' row 6"
+    assert statuses(checked) == [
+        ("held", held),
+        ("held", held),
+        ("invalid", "termination date not understood: soon"),
+        (None, None),
+    ]
 
 
 def test_deferred_when_date_after_as_of_and_due_on_the_day() -> None:

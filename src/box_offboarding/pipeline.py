@@ -124,12 +124,12 @@ def ingest_stage(paths: Sequence[Path], context: RunContext) -> IngestResult:
 
 
 async def plan_stage(
-    rows: pl.DataFrame, context: RunContext, *, client: BoxClient, ledger: Ledger, protected: frozenset[str]
+    ingested: IngestResult, context: RunContext, *, client: BoxClient, ledger: Ledger, protected: frozenset[str]
 ) -> Plan:
     """Decide every row that needs no termination call; the rest become targets (or ``planned`` in a dry run)."""
     settings = context.settings
     with context.timed("validate"):
-        checked = check_rows(rows, as_of=context.as_of, protected=protected)
+        checked = check_rows(ingested.rows, as_of=context.as_of, protected=protected, holds=ingested.holds)
         if settings.shard_count > 1:
             checked = keep_shard(checked, index=settings.shard_index, count=settings.shard_count)
     with context.timed("resolve"):
@@ -331,7 +331,7 @@ async def _run_stages(
     ingested = stage(ingest_stage)(paths, context)
     aborted: str | None = None
     async with BoxClient(settings.box) as client:
-        plan = await stage(plan_stage)(ingested.rows, context, client=client, ledger=ledger, protected=protected)
+        plan = await stage(plan_stage)(ingested, context, client=client, ledger=ledger, protected=protected)
         rows = plan.rows
         ledger.record_rows(context.run_id, rows)
         if plan.blast_radius is not None:

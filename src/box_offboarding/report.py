@@ -293,8 +293,15 @@ def _run_rows(summary: RunSummary) -> list[list[object]]:
     ]
 
 
+#: The Inputs table: each sheet (or CSV), how it was read, from which header row, which header fed which field.
+INPUT_TABLE_COLUMNS = ("file", "sheet", "read_as", "rows", "header_row", "columns")
+
+
 def _input_rows(inputs: pl.DataFrame) -> list[list[object]]:
-    return _table("Inputs", ("file", "sheet", "rows"), inputs.select("file", "sheet", "rows").iter_rows())
+    shown = inputs.select(pl.col(name) if name in inputs.columns else pl.lit(None).alias(name)
+                          for name in INPUT_TABLE_COLUMNS)  # fmt: skip
+    header = ("file", "sheet", "read as", "leaver rows", "header row", "columns read (score)")
+    return _table("Inputs", header, shown.iter_rows())
 
 
 def _total_rows(users: pl.DataFrame, errors: pl.DataFrame) -> list[list[object]]:

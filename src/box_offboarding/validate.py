@@ -1,9 +1,9 @@
-"""Whether each row may be terminated: the rules that decide ``invalid``, ``duplicate``, ``protected``,
+"""Whether each row may be terminated: the rules that decide ``invalid``, ``held``, ``duplicate``, ``protected``,
 ``deferred``, ``not_found`` and ``skipped``.
 
 :func:`check_rows` needs no Box call: login syntax, duplicates, the protected list, termination dates. It takes the
 ingest frame (:data:`~box_offboarding.columns.INPUT_SCHEMA`) and adds ``login`` (trimmed, lower-cased), ``status``
-and ``reason``; precedence when several apply: invalid, duplicate, protected, deferred. Rows that pass keep
+and ``reason``; precedence when several apply: invalid, held, duplicate, protected, deferred. Rows that pass keep
 ``status`` null and are resolved against Box; then :func:`check_box_users` applies what Box says of each user
 (not found, admin, inactive) and :func:`skip_confirmed_earlier` what the ledger knows (already terminated). Rows
 still undecided after these are the ones a run may terminate.
@@ -24,11 +24,37 @@ from box_offboarding.frames import decide
 from box_offboarding.ingest.rows import WHITESPACE
 from box_offboarding.statuses import Status
 
+#: An address inside a cell: what surrounds it (``mailto:``, ``Jane Doe <...>``, quotes, a trailing ``;``) is not
+#: part of it. The local part may hold an apostrophe (``o'brien@``), the domain may not.
+ADDRESS = r"[^\s@<>,;:\"()\[\]]+@[^\s@<>,;:\"'()\[\]]+"
+
 
 def normalise_login(column: pl.Expr) -> pl.Expr:
-    """Trim (incl. non-breaking and zero-width spaces, as ingest does) and lower-case; empty becomes null."""
-    cleaned = column.str.strip_chars(WHITESPACE).str.to_lowercase()
-    return pl.when(cleaned == "").then(None).otherwise(cleaned)
+    """The login a cell names: its one address when it holds one (trimmed of what people wrap around it, trailing
+    dots included), else the trimmed text; lower-cased; empty becomes null. Two addresses: see
+    :func:`addresses_in`."""
+    cleaned = column.str.strip_chars(WHITESPACE)
+    found = _addresses(cleaned)
+    login = pl.coalesce(pl.when(found.list.len() == 1).then(found.list.first()), cleaned.str.to_lowercase())
+    return pl.when(login != "").then(login)
+
+
+def _addresses(column: pl.Expr) -> pl.Expr:
+    """The different addresses in a cell, lower-cased, in order."""
+    found = column.str.extract_all(ADDRESS).list.eval(pl.element().str.strip_chars_end(".").str.to_lowercase())
+    return found.list.unique(maintain_order=True)
+
+
+def addresses_in(column: pl.Expr) -> pl.Expr:
+    """How many different addresses a cell holds."""
+    return _addresses(column).list.len()
+
+
+def _login_note(column: pl.Expr, login: pl.Expr) -> pl.Expr:
+    """``taken from 'Jane Doe <jane@x>'`` where the login is not simply the cell trimmed and lower-cased."""
+    cleaned = column.str.strip_chars(WHITESPACE)
+    changed = login.is_not_null() & (cleaned.str.to_lowercase() != login)
+    return pl.when(changed).then(pl.format("login taken from '{}'", cleaned))
 
 
 def login_syntax_errors(logins: Iterable[str]) -> dict[str, str]:
@@ -54,41 +80,83 @@ def load_protected(path: Path | None) -> frozenset[str]:
     return frozenset(login for login in logins if login)
 
 
-def _first_occurrence_label() -> pl.Expr:
-    sheet = pl.when(pl.col("sheet").is_null()).then(pl.lit("")).otherwise(pl.lit(" sheet ") + pl.col("sheet"))
-    return pl.concat_str(
-        [pl.lit("duplicate of "), pl.col("file"), sheet, pl.lit(" row "), pl.col("row").cast(pl.String)]
+def _occurrence_label(prefix: str, file: pl.Expr, sheet: pl.Expr, row: pl.Expr) -> pl.Expr:
+    where = pl.when(sheet.is_null()).then(pl.lit("")).otherwise(pl.format(" sheet '{}'", sheet))
+    return pl.concat_str([pl.lit(prefix), file, where, pl.lit(" row "), row.cast(pl.String)])
+
+
+def _holds_by_login(holds: pl.DataFrame | None) -> pl.DataFrame:
+    """login -> the reason a leaver row of that login is held (the first listing of the person)."""
+    schema = {"login": pl.String, "held_reason": pl.String}
+    if holds is None or holds.is_empty():
+        return pl.DataFrame(schema=schema)
+    reason = _occurrence_label("", pl.col("file"), pl.col("sheet"), pl.col("row"))
+    return (
+        holds.select(
+            normalise_login(pl.col("login_as_written")).alias("login"),
+            pl.format("listed as {} in {}", pl.col("listed_as"), reason).alias("held_reason"),
+        )
+        .drop_nulls("login")
+        .unique("login", keep="first", maintain_order=True)
     )
 
 
-def check_rows(rows: pl.DataFrame, *, as_of: date, protected: frozenset[str] = frozenset()) -> pl.DataFrame:
-    """Add ``login``, ``status`` and ``reason`` for every check that needs no Box call.
+def check_rows(
+    rows: pl.DataFrame,
+    *,
+    as_of: date,
+    protected: frozenset[str] = frozenset(),
+    holds: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Add ``login``, ``status`` and ``reason`` for every check that needs no Box call, and note on ``input_note``
+    how a wrapped login was read.
 
-    ``duplicate`` compares normalised logins in ``input_index`` order (the order the files were given); the
-    reason names the first occurrence. A row without a termination date is due (HR listed them as a leaver);
-    one whose date could not be read is ``invalid``, since guessing a date could cut someone off early.
+    Precedence: invalid, held, duplicate, protected, deferred. ``held``: the same input lists the person as staying
+    (``holds``, :data:`~box_offboarding.columns.HOLD_SCHEMA`: rehired, transfer, cancelled termination...).
+    ``duplicate`` compares normalised logins in ``input_index`` order (the order the files were given) among the
+    *usable* rows: a valid row is not the duplicate of an earlier invalid one; the reason names the row that counts.
+    A row without a termination date is due (HR listed them as a leaver); one whose date could not be read is
+    ``invalid``, since guessing a date could cut someone off early.
     """
-    frame = rows.sort("input_index").with_columns(normalise_login(pl.col("login_as_written")).alias("login"))
+    written = pl.col("login_as_written")
+    frame = rows.sort("input_index").with_columns(
+        normalise_login(written).alias("login"), addresses_in(written).alias("addresses")
+    )
+    frame = frame.with_columns(
+        pl.concat_str([pl.col("input_note"), _login_note(written, pl.col("login"))], separator="; ", ignore_nulls=True)
+        .replace("", None)
+        .alias("input_note")
+    )
     syntax = login_syntax_errors(frame.get_column("login").drop_nulls().to_list())
     syntax_frame = pl.DataFrame(
         {"login": list(syntax), "syntax_error": list(syntax.values())},
         schema={"login": pl.String, "syntax_error": pl.String},
     )
     frame = frame.join(syntax_frame, on="login", how="left", maintain_order="left")
-    first = frame.group_by("login", maintain_order=True).agg(
-        pl.col("input_index").first().alias("first_index"), _first_occurrence_label().first().alias("first_label")
+    unreadable_date = pl.col("termination_date").is_null() & pl.col("termination_date_as_written").is_not_null()
+    two_addresses = pl.col("addresses") >= 2
+    usable = pl.col("login").is_not_null() & pl.col("syntax_error").is_null() & ~two_addresses & ~unreadable_date
+    first = (
+        frame.filter(usable)
+        .group_by("login", maintain_order=True)
+        .agg(
+            pl.col("input_index").first().alias("first_index"),
+            _occurrence_label("duplicate of ", pl.col("file"), pl.col("sheet"), pl.col("row")).first().alias("first"),
+        )
     )
     frame = frame.join(first, on="login", how="left", maintain_order="left")
-    unreadable_date = pl.col("termination_date").is_null() & pl.col("termination_date_as_written").is_not_null()
+    frame = frame.join(_holds_by_login(holds), on="login", how="left", maintain_order="left")
     status_and_reason = [
         (pl.col("login").is_null(), Status.INVALID, pl.lit("no login")),
+        (two_addresses, Status.INVALID, pl.format("two addresses in one cell: '{}'", written.str.strip_chars())),
         (pl.col("syntax_error").is_not_null(), Status.INVALID, pl.col("syntax_error")),
         (
             unreadable_date,
             Status.INVALID,
             pl.lit("termination date not understood: ") + pl.col("termination_date_as_written"),
         ),
-        (pl.col("input_index") != pl.col("first_index"), Status.DUPLICATE, pl.col("first_label")),
+        (pl.col("held_reason").is_not_null(), Status.HELD, pl.col("held_reason")),
+        (pl.col("input_index") != pl.col("first_index"), Status.DUPLICATE, pl.col("first")),
         (pl.col("login").is_in(list(protected)), Status.PROTECTED, pl.lit("on the protected list")),
         (
             pl.col("termination_date") > pl.lit(as_of),
@@ -102,7 +170,7 @@ def check_rows(rows: pl.DataFrame, *, as_of: date, protected: frozenset[str] = f
         status = pl.when(condition).then(pl.lit(value.value)).otherwise(status)
         reason = pl.when(condition).then(why).otherwise(reason)
     return frame.with_columns(status.alias("status"), reason.alias("reason")).drop(
-        "syntax_error", "first_index", "first_label"
+        "syntax_error", "first_index", "first", "addresses", "held_reason"
     )
 
 

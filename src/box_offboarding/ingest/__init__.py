@@ -117,7 +117,7 @@ def _read_tables(path: Path, synonyms: Synonyms, collected: _Collected) -> list[
     except OSError as error:
         raise InputFileError(path.name, f"cannot be opened: {error.strerror or error}") from None
     raise InputFileError(
-        path.name, f"has an unsupported extension {suffix or '(none)'!r}: give .xlsx, .xlsm, .xls or .csv files"
+        path.name, f"has an unsupported extension {suffix or '(none)'!r}: give .xlsx, .xlsm, .xls, .csv or .tsv files"
     )
 
 
@@ -137,9 +137,12 @@ def _header_row(table: Table, header: HeaderMatch) -> int:
 def _take_table(file: str, table: Table, header: HeaderMatch, *, day_first: bool, collected: _Collected) -> None:
     shaped = shape_rows(table.grid, header, day_first=day_first)
     where = _where(file, table.sheet)
+    collected.note(f"{where}: read as leavers, header on row {_header_row(table, header)}: {header.describe()}")
     _note_header(where, header, collected)
     if table.hidden:
         collected.note(f"{where}: the sheet is hidden; read all the same")
+    if table.read_note:
+        collected.note(f"{where}: {table.read_note}")
     _note_passed_over_rows(where, shaped, collected)
     collected.rows.append(shaped.rows.with_columns(file=pl.lit(file), sheet=pl.lit(table.sheet, dtype=pl.String)))
     collected.inputs.append(
@@ -150,6 +153,8 @@ def _take_table(file: str, table: Table, header: HeaderMatch, *, day_first: bool
 def _note_passed_over_rows(where: str, shaped: ShapedRows, collected: _Collected) -> None:
     for kind, numbers in shaped.passed_over.items():
         collected.note(f"{where}: {len(numbers)} {NOTED_KINDS[kind]} passed over ({_row_list(numbers)})")
+    if shaped.blank:
+        collected.note(f"{where}: {len(shaped.blank)} blank row(s) among the data skipped ({_row_list(shaped.blank)})")
 
 
 def _take_staying(
@@ -294,7 +299,7 @@ def expand_inputs(patterns: Sequence[str | Path]) -> list[Path]:
     if not found:
         given = ", ".join(str(p) for p in patterns) or "(nothing given)"
         raise ConfigurationError(
-            f"no HR files found in {given}: give .xlsx, .xlsm, .xls or .csv files, folders holding them, "
+            f"no HR files found in {given}: give .xlsx, .xlsm, .xls, .csv or .tsv files, folders holding them, "
             "or glob patterns"
         )
     return list(found.values())

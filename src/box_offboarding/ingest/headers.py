@@ -227,7 +227,8 @@ class Choice:
 
     column: int
     label: str
-    score: float
+    score: float  # header evidence plus what the cells say
+    evidence: float = 0.0  # what the header words alone say: how a header row is told from title and data rows
 
 
 @dataclass(frozen=True)
@@ -361,10 +362,10 @@ def _bands(grid: Sequence[Sequence[str]]) -> list[_Band]:
 
 def _candidates(
     band: _Band, grid: Sequence[Sequence[str]], synonyms: Synonyms, layout: SheetLayout
-) -> dict[str, list[tuple[float, int, str]]]:
-    """field -> [(score, column, label)], best first, for every column with header evidence."""
+) -> dict[str, list[tuple[float, int, str, float]]]:
+    """field -> [(score, column, label, evidence)], best first, for every column with header evidence."""
     below = grid[band.row_index + band.height : band.row_index + band.height + CONTENT_SAMPLE_ROWS]
-    found: dict[str, list[tuple[float, int, str]]] = {}
+    found: dict[str, list[tuple[float, int, str, float]]] = {}
     for column, label in enumerate(band.labels):
         cells = [row[column] if column < len(row) else "" for row in below]
         for name in FIELDS:
@@ -372,18 +373,18 @@ def _candidates(
             if evidence <= 0:
                 continue
             score = evidence + content_score(name, cells) - (HIDDEN if column in layout.hidden_columns else 0.0)
-            found.setdefault(name, []).append((round(score, 2), column, label))
+            found.setdefault(name, []).append((round(score, 2), column, label, evidence))
     return {name: sorted(hits, key=lambda hit: (-hit[0], hit[1])) for name, hits in found.items()}
 
 
-def _assign(found: Mapping[str, list[tuple[float, int, str]]]) -> dict[str, Choice]:
+def _assign(found: Mapping[str, list[tuple[float, int, str, float]]]) -> dict[str, Choice]:
     """The best free column per field, in :data:`FIELDS` order; ``Nom``/``Nombre`` as a half name beside its pair."""
     choices: dict[str, Choice] = {}
     taken: set[int] = set()
     for name in FIELDS:
-        for score, column, label in found.get(name, []):
+        for score, column, label, evidence in found.get(name, []):
             if column not in taken:
-                choices[name] = Choice(column, label, score)
+                choices[name] = Choice(column, label, score, evidence)
                 taken.add(column)
                 break
     full = choices.get(NAME)
@@ -394,9 +395,11 @@ def _assign(found: Mapping[str, list[tuple[float, int, str]]]) -> dict[str, Choi
     return choices
 
 
-def _ranking(band: _Band, choices: Mapping[str, Choice]) -> tuple[float, float, int, int]:
-    login = choices[LOGIN].score
-    return (login, sum(choice.score for choice in choices.values()), -band.height, -band.row_index)
+def _ranking(band: _Band, choices: Mapping[str, Choice]) -> tuple[float, int, int]:
+    """Header words decide which band is the header: they tell it from a title row above and from a repeated header
+    further down (the cells below only choose between columns of one band). Of equals, a one-row band (a second row
+    that adds no evidence is a title or data), then the earliest."""
+    return (sum(choice.evidence for choice in choices.values()), -band.height, -band.row_index)
 
 
 def find_header(
@@ -406,7 +409,7 @@ def find_header(
     candidate. See the module docstring for the scoring."""
     layout = layout or SheetLayout()
     grid = _filled(rows, layout)
-    best: tuple[tuple[float, float, int, int], HeaderMatch] | None = None
+    best: tuple[tuple[float, int, int], HeaderMatch] | None = None
     first_rows: dict[tuple[str, ...], int] = {}
     for band in _bands(grid):
         keys = tuple(map(header_key, grid[band.row_index]))
@@ -419,7 +422,7 @@ def find_header(
         rank = _ranking(band, choices)
         if best is None or rank > best[0]:
             login_column = choices[LOGIN].column
-            others = tuple(label for _, column, label in found[LOGIN] if column != login_column)
+            others = tuple(label for _, column, label, _ in found[LOGIN] if column != login_column)
             match = HeaderMatch(band.row_index, band.height, choices, {LOGIN: others} if others else {})
             best = (rank, match)
     return None if best is None else best[1]

@@ -10,13 +10,15 @@ saved as ``.xlsx`` gets a message a person can act on rather than a zip error.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
-from collections.abc import Sequence
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import charset_normalizer
 import fastexcel
 import polars as pl
 
@@ -33,7 +35,7 @@ from box_offboarding.ingest.headers import (
 from box_offboarding.ingest.layout import SheetLayout, xlsx_layouts
 
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls"})
-CSV_SUFFIXES = frozenset({".csv"})
+CSV_SUFFIXES = frozenset({".csv", ".tsv"})
 SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | CSV_SUFFIXES
 
 #: Delimiters a CSV is tried with; the one that yields a header row with a login column wins.
@@ -60,6 +62,7 @@ class Table:
     grid: pl.DataFrame
     hidden: bool = False
     layout: SheetLayout = field(default_factory=SheetLayout)
+    read_note: str | None = None  # how a CSV's text was decoded, when it was not plain UTF-8
 
     def top_rows(self) -> list[tuple[object, ...]]:
         """The first rows of the grid: where the header is searched for, and the cells below it sampled."""
@@ -145,87 +148,159 @@ def read_workbook(path: Path) -> Workbook:
     return Workbook(tables=tables, sheet_errors=sheet_errors)
 
 
-def _decode_csv(name: str, data: bytes) -> bytes:
-    """The CSV's bytes without a BOM, checked to be UTF-8 text."""
-    body = data.removeprefix(UTF8_BOM)
-    if not body.strip():
-        raise InputFileError(name, "is empty")
-    if body.startswith((ZIP_MAGIC, OLE_MAGIC)):
-        raise InputFileError(name, "is an Excel workbook, not CSV text: give it its .xlsx (or .xls) name")
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InputFileError(
-            name,
-            f"is not UTF-8 text (byte 0x{body[error.start]:02x} at offset {error.start}); save it as 'CSV UTF-8'",
-        ) from None
-    return body
+#: Byte-order marks, longest first (a UTF-32 LE mark starts like a UTF-16 LE one), and what they say.
+BYTE_ORDER_MARKS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
+    (UTF8_BOM, "utf-8", "UTF-8"),
+    (b"\xff\xfe", "utf-16-le", "UTF-16 (Excel's 'Unicode Text')"),
+    (b"\xfe\xff", "utf-16-be", "UTF-16"),
+)
+#: Share of the odd (or even) bytes that are NUL from which text without a mark is taken for UTF-16.
+UTF16_NUL_SHARE = 0.3
+#: Single-byte encodings of Latin script that a detector cannot tell apart on a few accented names; Windows-1252,
+#: what Excel writes on Western European Windows, is taken for them when it decodes the bytes.
+LATIN_SINGLE_BYTE = frozenset({"cp1252", "cp1250", "cp1254", "cp1257", "latin_1", "iso8859_15", "iso8859_2",
+                               "iso8859_9", "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_16", "mac_roman",
+                               "mac_latin2", "cp850", "cp858"})  # fmt: skip
+#: Python's csv default (128 KiB) is lower than a cell Excel can hold (32,767 characters in UTF-8: up to 128 KiB).
+CSV_FIELD_LIMIT = 1 << 20
 
 
 @dataclass(frozen=True)
-class _CsvHeader:
-    delimiter: str
-    lines_before: int  # physical lines above the header record
-    match: HeaderMatch | None
-    top_rows: list[list[str]]
+class DecodedText:
+    """A text file's content, and how its encoding was decided (None when it was plain UTF-8)."""
+
+    text: str
+    how: str | None
 
 
-def _csv_header(head: str, delimiter: str, synonyms: Synonyms) -> _CsvHeader:
-    """Where the header record is when ``head`` is split with ``delimiter``."""
-    reader = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter)
-    starts: list[int] = []
-    records: list[list[str]] = []
+def _utf16_without_mark(data: bytes) -> str | None:
+    """``utf-16-le``/``-be`` when every other byte of the start is mostly NUL (ASCII text in UTF-16), else None."""
+    head = data[:4096]
+    if len(head) < 4:
+        return None
+    for encoding, offset in (("utf-16-le", 1), ("utf-16-be", 0)):
+        share = head[offset::2].count(0) / len(head[offset::2])
+        if share >= UTF16_NUL_SHARE and head[1 - offset :: 2].count(0) < len(head) // 20:
+            return encoding
+    return None
+
+
+def decode_text(name: str, data: bytes) -> DecodedText:
+    """The text of a CSV: by its byte-order mark, else UTF-8, else UTF-16 without a mark, else the single-byte
+    encoding charset-normalizer detects (Windows-1252 from an old Excel, Latin-1, ...)."""
+    if data.startswith((ZIP_MAGIC, OLE_MAGIC)):
+        raise InputFileError(name, "is an Excel workbook, not CSV text: give it its .xlsx (or .xls) name")
+    for mark, encoding, label in BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            try:
+                text = data[len(mark) :].decode(encoding)
+            except UnicodeDecodeError as error:
+                raise InputFileError(
+                    name,
+                    f"starts as {label} text but is damaged further on (at byte {error.start + len(mark)}); "
+                    "export it again, or save it from Excel as 'CSV UTF-8'",
+                ) from None
+            return DecodedText(text, None if encoding == "utf-8" else f"read as {label}, from its byte-order mark")
+    if (wide := _utf16_without_mark(data)) is not None:
+        with contextlib.suppress(UnicodeDecodeError):
+            return DecodedText(data.decode(wide), f"read as UTF-16 ({wide[-2:].upper()}, no byte-order mark)")
     try:
-        for _ in range(HEADER_SEARCH_ROWS):
-            starts.append(reader.line_num)
-            records.append(next(reader))
-    except (StopIteration, csv.Error):
-        starts = starts[: len(records)]
-    match = find_header(records, synonyms)
-    lines_before = starts[match.row_index] if match else 0
-    return _CsvHeader(delimiter=delimiter, lines_before=lines_before, match=match, top_rows=records)
+        return DecodedText(data.decode("utf-8"), None)
+    except UnicodeDecodeError:
+        pass
+    guess = charset_normalizer.from_bytes(data).best()
+    if guess is None:
+        raise InputFileError(
+            name,
+            "is not text in any encoding we recognise (is it a binary file named .csv?); "
+            "open it in Excel and save it as 'CSV UTF-8'",
+        )
+    if guess.encoding in LATIN_SINGLE_BYTE:
+        with contextlib.suppress(UnicodeDecodeError):
+            return DecodedText(data.decode("cp1252"), "not UTF-8: read as Windows-1252 (Excel's Western European)")
+    return DecodedText(str(guess), f"not UTF-8: read as {guess.encoding} (the likeliest encoding of its bytes)")
 
 
-def _best_csv_header(name: str, text_head: str, synonyms: Synonyms) -> _CsvHeader:
-    """The delimiter whose split finds a login header earliest (then with the most fields mapped, then splitting the
-    header into the most cells: ``Email;;`` is a login header split on anything, its key ignoring punctuation)."""
-    candidates = [_csv_header(text_head, delimiter, synonyms) for delimiter in CSV_DELIMITERS]
-    found = [
-        (c.match.row_index, -len(c.match.columns), -len(c.top_rows[c.match.row_index]), order, c)
-        for order, c in enumerate(candidates)
-        if c.match
-    ]
+@dataclass(frozen=True)
+class _Records:
+    """A CSV split with one delimiter: its records and the physical line each starts on."""
+
+    delimiter: str
+    records: list[list[str]]
+    lines: list[int]
+
+    def consistency(self, header: HeaderMatch) -> int:
+        """How many of the records sampled below the header have the header's number of fields."""
+        width = len(self.records[header.row_index])
+        below = self.records[header.data_start : header.data_start + CONTENT_SAMPLE_ROWS]
+        return sum(len(record) == width for record in below)
+
+
+#: Stands in for a carriage return inside a line while the csv module splits it (it refuses a bare one unquoted).
+_BARE_CR = "\ue000\u200bCR\u200b\ue000"
+_BARE_CR_PATTERN = re.compile(r"\r(?!\n)")
+
+
+def split_records(text: str, delimiter: str, *, limit: int | None = None) -> _Records:
+    """``text`` as CSV records (quotes, line breaks in quotes), each with the line it starts on as an editor counts
+    lines. Lines end at line feeds, as polars and most tools read them: a bare carriage return inside a line is
+    part of its cell; a file with no line feed at all (old Mac) ends its lines at carriage returns."""
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    if "\n" not in text:
+        text = text.replace("\r", "\n")
+    bare = "\r" in text and bool(_BARE_CR_PATTERN.search(text))
+    if bare:
+        text = _BARE_CR_PATTERN.sub(_BARE_CR, text)
+    reader = csv.reader(io.StringIO(text, newline="\n"), delimiter=delimiter)
+    records: list[list[str]] = []
+    lines: list[int] = []
+    lines_read = 0
+    for record in itertools.islice(reader, limit):
+        lines.append(lines_read + 1)
+        records.append([field.replace(_BARE_CR, "\r") for field in record] if bare else record)
+        lines_read = reader.line_num
+    return _Records(delimiter, records, lines)
+
+
+def _best_delimiter(name: str, text: str, synonyms: Synonyms) -> str:
+    """The delimiter whose split finds a login header earliest, then maps the most fields, then keeps the most rows
+    below it at the header's width, then splits the header into the most cells."""
+    head_size = HEADER_SEARCH_ROWS + CONTENT_SAMPLE_ROWS
+    found = []
+    widest: list[list[str]] = []
+    for order, delimiter in enumerate(CSV_DELIMITERS):
+        split = split_records(text, delimiter, limit=head_size)
+        if len(headers_seen(split.records[:HEADER_SEARCH_ROWS])) > len(headers_seen(widest)):
+            widest = split.records[:HEADER_SEARCH_ROWS]
+        if (match := find_header(split.records, synonyms)) is None:
+            continue
+        header_cells = len(split.records[match.row_index])
+        found.append((match.row_index, -len(match.columns), -split.consistency(match), -header_cells, order, delimiter))
     if found:
         return min(found)[-1]
-    widest = max(candidates, key=lambda c: len(headers_seen(c.top_rows)))
     raise InputFileError(
         name,
         f"has no login column in its first {HEADER_SEARCH_ROWS} lines (looked for {LOGIN_EXAMPLES}); "
-        f"headers seen: {', '.join(map(repr, headers_seen(widest.top_rows))) or 'none'}",
+        f"headers seen: {', '.join(map(repr, headers_seen(widest))) or 'none'}",
     )
 
 
-def _csv_line_numbers(columns: Sequence[str], first_line: int) -> pl.Expr:
-    """Physical line number of each record: one line each, plus the line breaks inside quoted values before it."""
-    breaks = pl.sum_horizontal(pl.col(c).str.count_matches("\n").fill_null(0) for c in columns)
-    return first_line + pl.int_range(pl.len()) + breaks.cum_sum() - breaks
-
-
 def read_csv_table(path: Path, synonyms: Synonyms) -> Table:
-    """A CSV (UTF-8, BOM or not, delimiter sniffed) as a text grid starting at its header record."""
-    body = _decode_csv(path.name, path.read_bytes())
-    text_head = "".join(itertools.islice(io.StringIO(body[: 1 << 20].decode("utf-8", "ignore"), newline=""), 200))
-    header = _best_csv_header(path.name, text_head, synonyms)
+    """A CSV (or tab-separated text) as a text grid: encoding decided as :func:`decode_text` says, delimiter sniffed,
+    each record numbered by the physical line it starts on."""
+    decoded = decode_text(path.name, path.read_bytes())
+    if not decoded.text.strip():
+        raise InputFileError(path.name, "is empty")
     try:
-        frame = pl.read_csv(
-            io.BytesIO(body),
-            has_header=False,
-            infer_schema=False,
-            separator=header.delimiter,
-            skip_lines=header.lines_before,
-            truncate_ragged_lines=True,
-        )
-    except pl.exceptions.PolarsError as error:
-        raise InputFileError(path.name, f"could not be parsed as CSV: {str(error).splitlines()[0]}") from None
-    text_columns = [f"c{i}" for i in range(frame.width)]
-    return Table(sheet=None, grid=_text_grid(frame, _csv_line_numbers(text_columns, header.lines_before + 1)))
+        delimiter = _best_delimiter(path.name, decoded.text, synonyms)
+        split = split_records(decoded.text, delimiter)
+    except csv.Error as error:
+        raise InputFileError(path.name, f"could not be read as CSV: {error}") from None
+    width = max(map(len, split.records), default=0)
+    columns = {f"c{i}": [record[i] if i < len(record) and record[i] != "" else None for record in split.records]
+               for i in range(width)}  # fmt: skip
+    frame = pl.DataFrame(columns, schema={name: pl.String for name in columns})
+    grid = _text_grid(frame, pl.lit(pl.Series(split.lines, dtype=pl.Int64)))
+    return Table(sheet=None, grid=grid, read_note=decoded.how)
