@@ -319,7 +319,14 @@ def content_score(name: str, cells: Sequence[str]) -> float:
 class _Band:
     row_index: int
     height: int
-    labels: list[str]
+    labels: list[str]  # per column: its label, the two rows' cells joined for a two-row band
+    parts: list[tuple[str, ...]] = field(default_factory=list)  # per column, a two-row band's cells one by one
+
+    def evidence(self, name: str, column: int, synonyms: Synonyms) -> float:
+        """What the header says of ``column`` being ``name``'s: the joined label, or one of its rows alone
+        (``Mitarbeiter`` over ``Nachname``: the lower row names the field better than the two together)."""
+        labels = (self.labels[column], *(self.parts[column] if self.parts else ()))
+        return max(header_score(name, label, synonyms) for label in labels)
 
 
 def _filled(rows: Sequence[Sequence[object]], layout: SheetLayout) -> list[list[str]]:
@@ -355,8 +362,9 @@ def _bands(grid: Sequence[Sequence[str]]) -> list[_Band]:
         if not any(lower) or _looks_like_data(upper) or _looks_like_data(lower):
             continue
         pairs = list(itertools.zip_longest(upper, lower, fillvalue=""))
-        if any(u and not lo for u, lo in pairs):
-            bands.append(_Band(index, 2, [" ".join(dict.fromkeys(part for part in pair if part)) for pair in pairs]))
+        if any(u and (not lo or lo == u) for u, lo in pairs):  # lo == u: a label merged down over both rows
+            parts = [tuple(dict.fromkeys(part for part in pair if part)) for pair in pairs]
+            bands.append(_Band(index, 2, [" ".join(cells) for cells in parts], parts))
     return bands
 
 
@@ -369,7 +377,7 @@ def _candidates(
     for column, label in enumerate(band.labels):
         cells = [row[column] if column < len(row) else "" for row in below]
         for name in FIELDS:
-            evidence = header_score(name, label, synonyms)
+            evidence = band.evidence(name, column, synonyms)
             if evidence <= 0:
                 continue
             score = evidence + content_score(name, cells) - (HIDDEN if column in layout.hidden_columns else 0.0)
