@@ -595,3 +595,114 @@ def test_a_200k_row_workbook(tmp_path: Path) -> None:
     assert result.rows.height == 200_000
     assert result.rows["row"][-1] == 200_002
     assert result.rows["termination_date"].null_count() == 0
+
+
+# --- issue 14: sheets that are not leavers, encodings, summary rows ------------------------------------------------
+
+LEAVER_HEADER = ["Employee ID", "Work Email", "Termination Date"]
+
+
+def test_rehire_sheet_is_not_read_as_leavers_and_its_people_are_holds(tmp_path: Path) -> None:
+    """A 'Rehires' sheet gives holds (with row and what it says), no leaver rows; the Terminations sheet is read."""
+    path = write_xlsx(tmp_path / "hr.xlsx", {
+        "Terminations": [LEAVER_HEADER, ["E1", "ann@c.example", "2026-11-01"], ["E2", "bob@c.example", "2026-11-02"]],
+        "Rehires": [LEAVER_HEADER, ["E1", "Ann@c.example", "2026-10-01"]],
+    })  # fmt: skip
+    result = run([path])
+    assert column(result, "login_as_written") == ["ann@c.example", "bob@c.example"]
+    assert result.holds.select("login_as_written", "sheet", "row", "listed_as").rows() == [
+        ("Ann@c.example", "Rehires", 2, "rehired")
+    ]
+    read_as = dict(result.inputs.select("sheet", "read_as").iter_rows())
+    assert read_as == {"Terminations": "leavers", "Rehires": "staying: rehired"}
+
+
+def test_sheets_setting_reads_only_the_sheets_it_names(tmp_path: Path) -> None:
+    """OFFBOARD_SHEETS: a named sheet is read even when its name says otherwise; the others are passed over."""
+    path = write_xlsx(tmp_path / "hr.xlsx", {
+        "Leavers": [LEAVER_HEADER, ["E1", "ann@c.example", "2026-11-01"]],
+        "Returners to offboard": [LEAVER_HEADER, ["E2", "bob@c.example", "2026-11-01"]],
+    })  # fmt: skip
+    result = run([path], sheets=("returners to offboard",))
+    assert column(result, "login_as_written") == ["bob@c.example"]
+    read_as = dict(result.inputs.select("sheet", "read_as").iter_rows())
+    assert read_as["Leavers"] == "passed over: not one of the sheets OFFBOARD_SHEETS names"
+    assert any("read as leavers because OFFBOARD_SHEETS names it" in note for note in result.notes)
+
+
+def test_login_sheet_without_dates_is_passed_over_when_not_the_only_table(tmp_path: Path) -> None:
+    """A second sheet with logins but no termination date and no leaver name is passed over, and says why."""
+    path = write_xlsx(tmp_path / "hr.xlsx", {
+        "Leavers": [LEAVER_HEADER, ["E1", "ann@c.example", "2026-11-01"]],
+        "Contacts": [["Name", "Email"], ["Cy", "cy@c.example"]],
+    })  # fmt: skip
+    result = run([path])
+    assert column(result, "login_as_written") == ["ann@c.example"]
+    read_as = dict(result.inputs.select("sheet", "read_as").iter_rows())
+    assert str(read_as["Contacts"]).startswith("passed over: has a login column but no termination-date column")
+
+
+ENCODED_TEXT = "Matricule;Nom;Courriel;Date de départ\nE1;Hélène Noël;helene@c.example;2026-11-28\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "note"),
+    [
+        pytest.param(
+            b"\xff\xfe" + ENCODED_TEXT.replace(";", "\t").encode("utf-16-le"),
+            "read as UTF-16 (Excel's 'Unicode Text')",
+            id="utf-16-bom-tabs",
+        ),
+        pytest.param(
+            ENCODED_TEXT.replace(";", "\t").encode("utf-16-le"), "read as UTF-16 (LE, no byte-order mark)", id="utf-16"
+        ),
+        pytest.param(ENCODED_TEXT.encode("cp1252"), "not UTF-8: read as Windows-1252", id="cp1252"),
+        pytest.param(b"\xef\xbb\xbf" + ENCODED_TEXT.encode("utf-8"), "", id="utf-8-bom"),
+    ],
+)
+def test_csv_text_encodings(tmp_path: Path, data: bytes, note: str) -> None:
+    """UTF-16 with or without a mark, Windows-1252 and UTF-8 read the same row; how is said when not UTF-8."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(data)
+    result = run([path])
+    assert result.errors.is_empty(), result.errors.to_dicts()
+    assert (column(result, "name"), column(result, "login_as_written")) == (["Hélène Noël"], ["helene@c.example"])
+    decoded = [n for n in result.notes if "UTF" in n or "Windows" in n]
+    assert [n[: len("export.csv: ") + len(note)] for n in decoded] == ([f"export.csv: {note}"] if note else [])
+
+
+def test_csv_delimiter_tie_is_broken_by_consistent_field_counts(tmp_path: Path) -> None:
+    """A header that splits the same on ',' and ';' is split the way its rows keep the header's width."""
+    text = "Email;Termination Date\nann@c.example;2026-11-01\nbob@c.example;2026-11-02\n"
+    result = run([write_text(tmp_path / "x.csv", text)])
+    assert column(result, "termination_date") == [dt.date(2026, 11, 1), dt.date(2026, 11, 2)]
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        ["Zwischensumme Vertrieb", "14 Mitarbeiter", None],
+        ["Gesamtsumme", "20", None],
+        ["Sous-total Ventes", None, None],
+        ["Total général : 4", None, None],
+        [None, "12 empleados", None],
+        ["Subtotaal", "3", None],
+    ],
+)
+def test_summary_rows_in_five_languages_are_not_people(tmp_path: Path, summary: list[object]) -> None:
+    """Subtotal and total rows (a total or count word, no login) are passed over and counted in the notes."""
+    path = write_xlsx(tmp_path / "hr.xlsx", {"Austritte": [
+        ["Personalnummer", "Name", "E-Mail"], ["1", "Ann", "ann@c.example"], summary, ["2", "Bob", "bob@c.example"],
+    ]})  # fmt: skip
+    result = run([path])
+    assert column(result, "login_as_written") == ["ann@c.example", "bob@c.example"]
+    assert "hr.xlsx, sheet 'Austritte': 1 footer/summary row(s) passed over (row 3)" in result.notes
+
+
+def test_blank_rows_among_the_data_are_counted_trailing_ones_are_not(tmp_path: Path) -> None:
+    """Blank rows between people are counted in a note; an empty formatted range after the last row is not."""
+    path = write_xlsx(tmp_path / "hr.xlsx", {"S": [
+        ["Email"], ["a@c.example"], [None], ["b@c.example"], [None], [None], ["c@c.example"], [None], [" "],
+    ]})  # fmt: skip
+    result = run([path])
+    assert "hr.xlsx, sheet 'S': 3 blank row(s) among the data skipped (rows 3, 5, 6)" in result.notes

@@ -174,7 +174,7 @@ def _take_staying(
     )
     where = _where(file, table.sheet)
     collected.note(
-        f"{where}: lists people as staying ({verdict.describe()}): not read as leavers; "
+        f"{where}: its people stay ({verdict.describe()}): not read as leavers; "
         f"{people.height} login(s) taken so that leaver rows naming them are held"
     )
     read_as = f"staying: {verdict.listed_as}"

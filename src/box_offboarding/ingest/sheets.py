@@ -105,11 +105,10 @@ class SheetVerdict:
     said_by: str | None = None  # the name that decided it
 
     def describe(self) -> str:
-        """``staying (rehired, from the name 'Rehires')``, for notes."""
+        """``rehired, from the name 'Rehires'``, for notes."""
         if self.kind is SheetKind.UNSAID:
             return "no kind said by its name"
-        what = f"{self.kind.value} ({self.listed_as})" if self.listed_as else self.kind.value
-        return f"{what}, from the name {self.said_by!r}"
+        return f"{self.listed_as or self.kind.value}, from the name {self.said_by!r}"
 
 
 def _verdict_of(name: str) -> SheetVerdict:
