@@ -103,6 +103,10 @@ TimeoutOpt = Annotated[
     float | None, typer.Option("--confirm-timeout", help="Seconds to wait for admin events (0: don't wait).")
 ]
 LedgerOpt = Annotated[Path | None, typer.Option("--ledger", help="SQLite ledger file (default data/ledger.sqlite).")]
+SheetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--sheet", help="Read only this workbook sheet as leavers (repeat for several; default: decide)."),
+]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Terminate again users confirmed in an earlier run.")]
 PrefectOpt = Annotated[
     bool,
@@ -159,6 +163,7 @@ def run(
     allow_large_run: LargeOpt = False,
     confirm_timeout: TimeoutOpt = None,
     ledger: LedgerOpt = None,
+    sheet: SheetOpt = None,
     force: ForceOpt = False,
     prefect: PrefectOpt = False,
 ) -> None:
@@ -170,7 +175,7 @@ def run(
     _offboard(files, as_of=as_of, dry_run=dry_run, protected_path=protected, report_dir=report_dir,
               batch_size=batch_size, max_users=max_users, allow_large_run=allow_large_run or None,
               confirm_timeout_seconds=confirm_timeout, ledger_path=ledger, force=force or None,
-              prefect=prefect)  # fmt: skip
+              sheets=tuple(sheet) if sheet else None, prefect=prefect)  # fmt: skip
 
 
 @app.command()
@@ -182,12 +187,13 @@ def plan(
     max_users: MaxUsersOpt = None,
     allow_large_run: LargeOpt = False,
     ledger: LedgerOpt = None,
+    sheet: SheetOpt = None,
     prefect: PrefectOpt = False,
 ) -> None:
     """Dry run: read, validate and resolve FILES and report what would be terminated; nothing is terminated."""
     _offboard(files, as_of=as_of, dry_run=True, protected_path=protected, report_dir=report_dir,
               max_users=max_users, allow_large_run=allow_large_run or None, ledger_path=ledger,
-              prefect=prefect)  # fmt: skip
+              sheets=tuple(sheet) if sheet else None, prefect=prefect)  # fmt: skip
 
 
 @app.command()

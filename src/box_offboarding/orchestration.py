@@ -158,13 +158,14 @@ async def offboard(
     protected_path: str | None = None,
     box_folder_id: str | None = None,
     email_to: list[str] | None = None,
+    sheets: list[str] | None = None,
     shard_index: Annotated[int, Field(ge=0, le=63)] = 0,
     shard_count: Annotated[int, Field(ge=1, le=64)] = 1,
 ) -> State[Any]:
     """Offboard leavers: HR files in, Box sessions terminated and proven by admin events, an Excel report out.
 
     Args:
-        inputs: HR files, folders or globs (.xlsx .xlsm .xls .csv). Empty: the inbox folder (OFFBOARD_INBOX_DIR).
+        inputs: HR files, folders or globs (.xlsx .xlsm .xls .csv .tsv). Empty: the inbox folder (OFFBOARD_INBOX_DIR).
         as_of: Terminate people whose termination date is on or before this day. Empty: today in OFFBOARD_TIMEZONE.
         dry_run: Do everything except the termination calls; rows to terminate are reported as planned.
         batch_size: Users per terminate_sessions call.
@@ -174,6 +175,8 @@ async def offboard(
         protected_path: File of logins never to terminate, one per line. Empty: OFFBOARD_PROTECTED_PATH.
         box_folder_id: Also upload the report to this Box folder. Empty: OFFBOARD_BOX_FOLDER_ID.
         email_to: Also email the report to these addresses (SMTP settings from the environment).
+        sheets: Read only these workbook sheets as leavers (names, any case). Empty: every sheet that looks like a
+            leaver list (a login and a termination-date column, a name that does not say rehires, new hires...).
         shard_index: This run's part when one offboarding is split across runs (0-based).
         shard_count: How many parts the offboarding is split into (1: not split).
     """
@@ -181,7 +184,7 @@ async def offboard(
         "dry_run": dry_run, "batch_size": batch_size, "max_users": max_users, "allow_large_run": allow_large_run,
         "confirm_timeout_seconds": confirm_timeout_seconds, "shard_index": shard_index, "shard_count": shard_count,
         "protected_path": Path(protected_path) if protected_path else None, "box_folder_id": box_folder_id,
-        "mail_to": tuple(email_to) if email_to else None,
+        "mail_to": tuple(email_to) if email_to else None, "sheets": tuple(sheets) if sheets else None,
     }  # fmt: skip
     overrides["box"] = await box_settings_from_blocks()
     settings = load_settings(**{key: value for key, value in overrides.items() if value is not None})
