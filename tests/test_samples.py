@@ -72,7 +72,7 @@ def test_files_are_messy_like_real_exports(tmp_path: Path) -> None:
     written = result.rows["login_as_written"].to_list()
     assert any(login != login.strip() for login in written)
     assert any(login.strip() != login.strip().lower() for login in written)
-    assert f"{WORKDAY_FILE}: sheet 'README' has no login column, passed over" in result.notes
+    assert f"{WORKDAY_FILE}, sheet 'README': has no login column; passed over" in result.notes
 
 
 def test_same_seed_same_files_other_seed_other_mess(tmp_path: Path) -> None:
