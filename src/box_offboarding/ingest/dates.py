@@ -52,9 +52,10 @@ SLASHED = rf"^(\d{{1,2}})[/-](\d{{1,2}})[/-](\d{{4}}|\d{{2}}){_TIME_TAIL}$"
 SERIAL = r"^\d{5}(?:\.\d+)?$"
 #: Worth handing to dateparser: a letter (a month, a weekday, a zone) and a digit (a date needs a day and a year).
 WORDED = r"\p{L}.*\d|\d.*\p{L}"
-#: Inside worded text: a day and a month in numbers, dotted (day first) or slashed/dashed (either way).
+#: Inside worded text: a day and a month in numbers, dotted (always day first) or else apart (either way:
+#: ``Mon 01/02/2026``, ``01 02 2026 5 PM``; not a time such as ``5:00``).
 DOTTED_PAIR = re.compile(r"(?<!\d)\d{1,2}\.\s?\d{1,2}\.")
-SLASHED_PAIR = re.compile(r"(?<!\d)\d{1,2}[/-]\d{1,2}[/-]")
+NUMBER_PAIR = re.compile(r"(?<![\d:.])\d{1,2}[\s/,-]+\d{1,2}(?![\d:])")
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 #: Longer text is not a date; dateparser's cost grows with the length, so it never sees more.
@@ -177,11 +178,15 @@ def _in_century(day: dt.date) -> dt.date | None:
 
 
 def _worded_readings(texts: Iterable[str], *, day_first: bool) -> pl.DataFrame:
-    """Readings of worded texts. A slashed day and month inside one (``Mon 01/02/2026``) is read both ways, and is
-    ambiguous when the two differ; other texts are read once, in the column's order."""
+    """Readings of worded texts. A dotted day and month inside one (``Mo., 03.11.2026``) is day first; other
+    numbers for both (``Mon 01/02/2026``) are read both ways, ambiguous when the two differ; the rest is read once, in
+    the column's order."""
     rows: list[tuple[str, dt.date | None, dt.date | None, dt.date | None, bool]] = []
+    # NUMBER_PAIR only spares the second parse where the order cannot matter; the two readings decide.
     for text in texts:
-        if SLASHED_PAIR.search(text) and not DOTTED_PAIR.search(text):
+        if DOTTED_PAIR.search(text):
+            rows.append((text, _parse_worded(text, "DMY"), None, None, False))
+        elif NUMBER_PAIR.search(text):
             as_day_first, as_month_first = _parse_worded(text, "DMY"), _parse_worded(text, "MDY")
             if as_day_first is not None and as_month_first is not None and as_day_first != as_month_first:
                 rows.append((text, None, as_day_first, as_month_first, True))
