@@ -62,6 +62,12 @@ def one(text: str, *, day_first: bool = False) -> tuple[Any, Any]:
             [None, None, BY_COLUMN_DAY],
             DAY_FIRST,
         ),
+        (  # times and zones after the dates do not stop them voting
+            ["28/11/2026 17:00 CET", "30/11/2026 5 PM", "01/12/2026 09:00:00"],
+            [D(2026, 11, 28), D(2026, 11, 30), D(2026, 12, 1)],
+            [None, None, BY_COLUMN_DAY],
+            DAY_FIRST,
+        ),
         (  # US: 11/28 can only be month first, so 12/01 is 1 December
             ["11/28/2026", "12/01/2026"],
             [D(2026, 11, 28), D(2026, 12, 1)],
@@ -267,6 +273,9 @@ def test_relative_words_refused(text: str) -> None:
         ("45658", D(2025, 1, 1)),
         ("2026-11-03 00:00:00", D(2026, 11, 3)),  # an Excel date cell as the reader renders it
         ("2026-11-03T23:30:00-08:00", D(2026, 11, 3)),
+        ("2026-11-03T08:00:00.123Z", D(2026, 11, 3)),
+        ("2026-11-03 17:45 CET", D(2026, 11, 3)),
+        ("13/02/2026 11:30 PM PST", D(2026, 2, 13)),
         ("2026/11/03", D(2026, 11, 3)),
         ("20261103", D(2026, 11, 3)),
         ("13/02/2026", D(2026, 2, 13)),  # slashed, one way only
@@ -291,6 +300,10 @@ def test_numeric_dates(text: str, expected: D, day_first: bool) -> None:
         "February 30, 2026",
         "30 février 2026",
         "Nov 2026",  # no day
+        "2026-11-03 tbc",  # words after a date: a person decides
+        "03.11.2026 (last day)",
+        "13/02/2026 or later",
+        "2026-11-03 cancelled",
         "1234",
         "soon, ask Bob",
     ],

@@ -3,11 +3,14 @@
 :func:`read_date_column` reads a column of text cells. Each distinct text is read once, first by polars expressions
 (no per-cell Python), which understand:
 
-* ISO and year-first: ``2026-11-03``, ``2026/11/03``, with a time after it or not. Excel date cells arrive in this
-  form too (the reader renders them ``2026-11-03 00:00:00``).
+* ISO and year-first: ``2026-11-03``, ``2026/11/03``. Excel date cells arrive in this form too (the reader renders
+  them ``2026-11-03 00:00:00``).
 * Compact ``20261103``.
 * Dotted ``03.11.2026`` / ``3.11.26``: always day first (German, SAP).
-* Slashed or dashed ``11/03/2026`` / ``11-03-26``, with a time after it or not: see the order below.
+* Slashed or dashed ``11/03/2026`` / ``11-03-26``: see the order below.
+
+Each may have a time after it (``17:45``, ``5:00 PM PST``, ``T23:30:00-08:00``); other words after a date
+(``2026-11-03 tbc``) make it unreadable, for a person to look at.
 * Excel serial numbers with five digits (``46000`` or ``46000.5``: 1927 to 2173), from a date cell Excel saw as a
   number.
 
@@ -44,7 +47,12 @@ from functools import lru_cache
 import polars as pl
 from dateparser.date import DateDataParser  # type: ignore[import-untyped]
 
-_TIME_TAIL = r"(?:[T\s].*)?"
+# A time after a date, which does not move it: 17:45, 5:00 PM, 08:00:00.123Z, 23:30:00-08:00, 17:00 CET, 5 PM. Any other
+# tail ("2026-11-03 tbc", "03.11.2026 (last day)") is not a date the expressions read.
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AaPp]\.?[Mm]\.?)?"
+_HOUR = r"\d{1,2}\s*[AaPp]\.?[Mm]\.?"
+_ZONE = r"(?:\s*(?:Z|[+-]\d{2}:?\d{2}|[A-Z]{3,5}))?"
+_TIME_TAIL = rf"(?:(?:T|\s+)(?:{_CLOCK}|{_HOUR}){_ZONE})?"
 YEAR_FIRST = rf"^(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}}){_TIME_TAIL}$"
 COMPACT = r"^(\d{4})(\d{2})(\d{2})$"
 DOTTED = rf"^(\d{{1,2}})\.\s?(\d{{1,2}})\.\s?(\d{{4}}|\d{{2}}){_TIME_TAIL}$"
