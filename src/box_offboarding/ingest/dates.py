@@ -27,7 +27,8 @@ the row means.
 **Day first or month first** is decided per column, because a run can read a French file and a US file together:
 
 * A slashed date that is a real date only one way votes: ``28/11/2026`` can only be day first, ``11/28/2026`` only
-  month first. An impossible date (``31/02/2026``) votes for nothing. Dotted, ISO and month-name dates do not vote.
+  month first. An impossible date (``31/02/2026``) votes for nothing. Dotted, ISO and worded dates do not vote (a
+  worded one with numbers for both, ``Mon 01/02/2026``, is ambiguous when dateparser reads it differently each way).
 * If the votes agree, the column's ambiguous dates (``01/12/2026``) are read that way, with a note on each.
 * If they disagree, the ambiguous dates are left null with a note: nobody can tell day from month there.
 * If there is no vote at all, the ambiguous dates follow the ``OFFBOARD_DAY_FIRST`` setting, with a note on each.
@@ -240,42 +241,69 @@ class _Decision:
     note: pl.Expr  # the note on an ambiguous text
 
 
+@dataclass(frozen=True)
+class _Tally:
+    """The column's cells counted by what their reading says about the order (repeated texts count each time)."""
+
+    day_only: int
+    month_only: int
+    slashed: int
+    ambiguous: int
+
+
+def _tally(readings: pl.DataFrame) -> _Tally:
+    return _Tally(
+        day_only=_count(readings, pl.col(_VOTE) == _DAY),
+        month_only=_count(readings, pl.col(_VOTE) == _MONTH),
+        slashed=_count(readings, pl.col(_SLASHED)),
+        ambiguous=_count(readings, pl.col(_AS_DAY_FIRST).is_not_null()),
+    )
+
+
 def _decide(readings: pl.DataFrame, *, day_first: bool) -> _Decision:
     """The column's order from its votes (see the module docstring), with what to do with its ambiguous dates."""
-    votes = {vote: _count(readings, pl.col(_VOTE) == vote) for vote in (_DAY, _MONTH)}
-    slashed = _count(readings, pl.col(_SLASHED))
-    ambiguous_count = _count(readings, pl.col(_AS_DAY_FIRST).is_not_null())
-    ambiguous = _plural(ambiguous_count, "ambiguous date")
-    if votes[_DAY] and votes[_MONTH]:
-        day_only, month_only = (_first_text(readings, pl.col(_VOTE) == vote) for vote in (_DAY, _MONTH))
-        note = f"dates in this column disagree (e.g. '{day_only}' and '{month_only}'): cannot tell day from month"
-        decision = (
-            f"day and month disagree: {votes[_DAY]} of {slashed} slashed dates (e.g. '{day_only}') can only be day"
-            f" first, {votes[_MONTH]} (e.g. '{month_only}') only month first; {ambiguous} left unread"
-        )
-        return _Decision(DISAGREE, decision, pl.lit(None, dtype=pl.Date), pl.lit(note))
-    if votes[_DAY] or votes[_MONTH]:
-        order, vote = (DAY_FIRST, _DAY) if votes[_DAY] else (MONTH_FIRST, _MONTH)
-        example = _first_text(readings, pl.col(_VOTE) == vote)
-        decision = (
-            f"dates read {order}: {votes[vote]} of {slashed} slashed dates (e.g. '{example}') can only be {order}"
-            + (f", so {ambiguous} read {order}" if ambiguous_count else "")
-        )
-        return _Decision(
-            order, decision, _ambiguous_as(order), pl.lit(f"read {order}, as the column's other dates say")
-        )
-    if not ambiguous_count:
-        decision = "no ambiguous dates: each slashed date reads one way only" if slashed else "no slashed dates"
+    tally = _tally(readings)
+    if tally.day_only and tally.month_only:
+        return _disagreeing(readings, tally)
+    if tally.day_only or tally.month_only:
+        return _voted(readings, tally)
+    if not tally.ambiguous:
+        decision = "no ambiguous dates: each slashed date reads one way only" if tally.slashed else "no slashed dates"
         return _Decision(NO_AMBIGUOUS, decision, pl.lit(None, dtype=pl.Date), pl.lit(None, dtype=pl.String))
+    return _by_setting(readings, tally, day_first=day_first)
+
+
+def _disagreeing(readings: pl.DataFrame, tally: _Tally) -> _Decision:
+    day_only, month_only = (_first_text(readings, pl.col(_VOTE) == vote) for vote in (_DAY, _MONTH))
+    note = f"dates in this column disagree (e.g. '{day_only}' and '{month_only}'): cannot tell day from month"
+    decision = (
+        f"day and month disagree: {tally.day_only} of {tally.slashed} slashed dates (e.g. '{day_only}') can only be"
+        f" day first, {tally.month_only} (e.g. '{month_only}') only month first;"
+        f" {_plural(tally.ambiguous, 'ambiguous date')} left unread"
+    )
+    return _Decision(DISAGREE, decision, pl.lit(None, dtype=pl.Date), pl.lit(note))
+
+
+def _voted(readings: pl.DataFrame, tally: _Tally) -> _Decision:
+    order, vote, votes = (
+        (DAY_FIRST, _DAY, tally.day_only) if tally.day_only else (MONTH_FIRST, _MONTH, tally.month_only)
+    )
+    example = _first_text(readings, pl.col(_VOTE) == vote)
+    decision = f"dates read {order}: {votes} of {tally.slashed} slashed dates (e.g. '{example}') can only be {order}"
+    if tally.ambiguous:
+        decision += f", so {_plural(tally.ambiguous, 'ambiguous date')} read {order}"
+    return _Decision(order, decision, _ambiguous_as(order), pl.lit(f"read {order}, as the column's other dates say"))
+
+
+def _by_setting(readings: pl.DataFrame, tally: _Tally, *, day_first: bool) -> _Decision:
     order = DAY_FIRST if day_first else MONTH_FIRST
     example = _first_text(readings, pl.col(_AS_DAY_FIRST).is_not_null())
-    setting = "on" if day_first else "off"
-    if ambiguous_count == slashed:
-        which = "the one slashed date is ambiguous" if slashed == 1 else f"all {slashed} slashed dates are ambiguous"
+    if tally.ambiguous == tally.slashed:
+        which = "the one slashed date is" if tally.slashed == 1 else f"all {tally.slashed} slashed dates are"
     else:
-        which = f"{ambiguous_count} of {slashed} slashed dates are ambiguous and none reads one way only"
-    decision = f"{which} (e.g. '{example}'): read {order}, the OFFBOARD_DAY_FIRST setting"
-    note = f"ambiguous date: read {order} (OFFBOARD_DAY_FIRST is {setting})"
+        which = f"{tally.ambiguous} of {tally.slashed} slashed dates are"
+    decision = f"{which} ambiguous (e.g. '{example}'): read {order}, the OFFBOARD_DAY_FIRST setting"
+    note = f"ambiguous date: read {order} (OFFBOARD_DAY_FIRST is {'on' if day_first else 'off'})"
     return _Decision(order, decision, _ambiguous_as(order), pl.lit(note))
 
 
@@ -291,8 +319,8 @@ def _readings(texts: pl.DataFrame, *, day_first: bool) -> pl.DataFrame:
     the order the slashed dates vote for (``day_first`` when they do not agree), so that a lone ``Mon 2/3/2026`` in a
     day-first column reads day first."""
     readings = texts.with_columns(_fast_readings(pl.col(_TEXT)))
-    day_votes, month_votes = (_count(readings, pl.col(_VOTE) == vote) for vote in (_DAY, _MONTH))
-    voted_day_first = day_votes > 0 if bool(day_votes) != bool(month_votes) else day_first
+    tally = _tally(readings)
+    voted_day_first = tally.day_only > 0 if bool(tally.day_only) != bool(tally.month_only) else day_first
     return _with_worded(readings, day_first=voted_day_first)
 
 
