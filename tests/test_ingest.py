@@ -706,3 +706,28 @@ def test_blank_rows_among_the_data_are_counted_trailing_ones_are_not(tmp_path: P
     ]})  # fmt: skip
     result = run([path])
     assert "hr.xlsx, sheet 'S': 3 blank row(s) among the data skipped (rows 3, 5, 6)" in result.notes
+
+
+def test_rows_whose_status_says_the_person_stays_are_holds(tmp_path: Path) -> None:
+    """On a leaver sheet, a row whose status is rescinded, cancelled, active or rejected becomes a hold; a completed
+    or terminated one does not."""
+    path = write_xlsx(tmp_path / "hr.xlsx", {"Terminations": [
+        ["Work Email", "Termination Date", "Business Process Status"],
+        ["ann@c.example", "2026-11-01", "Successfully Completed"],
+        ["bob@c.example", "2026-11-01", "Rescinded"],
+        ["cy@c.example", "2026-11-01", "Storniert"],
+        ["dee@c.example", "2026-11-01", "Terminated"],
+        ["eve@c.example", "2026-11-01", "Rejected"],
+        ["fay@c.example", "2026-11-01", "Aktiv"],
+    ]})  # fmt: skip
+    result = run([path])
+    assert result.rows.height == 6
+    assert result.holds.select("login_as_written", "row", "listed_as").rows() == [
+        ("bob@c.example", 3, "a cancelled termination ('Rescinded' in its 'Business Process Status' column)"),
+        ("cy@c.example", 4, "a cancelled termination ('Storniert' in its 'Business Process Status' column)"),
+        ("eve@c.example", 6, "not approved ('Rejected' in its 'Business Process Status' column)"),
+        ("fay@c.example", 7, "active staff ('Aktiv' in its 'Business Process Status' column)"),
+    ]
+    assert "hr.xlsx, sheet 'Terminations': 4 row(s) whose status says the person stays, held (rows 3, 4, 6, 7)" in (
+        result.notes
+    )

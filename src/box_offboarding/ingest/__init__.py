@@ -143,6 +143,12 @@ def _take_table(file: str, table: Table, header: HeaderMatch, *, day_first: bool
         collected.note(f"{where}: the sheet is hidden; read all the same")
     if table.read_note:
         collected.note(f"{where}: {table.read_note}")
+    if shaped.date_decision:
+        collected.note(f"{where}: {shaped.date_decision}")
+    if shaped.holds is not None and shaped.holds.height:
+        collected.holds.append(shaped.holds.with_columns(file=pl.lit(file), sheet=pl.lit(table.sheet, dtype=pl.String)))
+        rows = shaped.holds.get_column("row").to_list()
+        collected.note(f"{where}: {len(rows)} row(s) whose status says the person stays, held ({_row_list(rows)})")
     _note_passed_over_rows(where, shaped, collected)
     collected.rows.append(shaped.rows.with_columns(file=pl.lit(file), sheet=pl.lit(table.sheet, dtype=pl.String)))
     collected.inputs.append(
@@ -265,7 +271,9 @@ def ingest(paths: Sequence[Path], *, settings: Settings) -> IngestResult:
         errors=pl.DataFrame(collected.errors, schema=FILE_ERROR_SCHEMA, orient="row"),
         notes=collected.notes,
         inputs=pl.DataFrame(collected.inputs, schema=INPUTS_SCHEMA, orient="row"),
-        holds=pl.concat(collected.holds) if collected.holds else pl.DataFrame(schema=HOLD_SCHEMA),
+        holds=pl.concat([hold.select(list(HOLD_SCHEMA)) for hold in collected.holds])
+        if collected.holds
+        else pl.DataFrame(schema=HOLD_SCHEMA),
     )
 
 

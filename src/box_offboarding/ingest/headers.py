@@ -43,7 +43,9 @@ FIRST_NAME = "first_name"
 LAST_NAME = "last_name"
 
 #: Fields in the order they pick their column (a column feeds one field).
-FIELDS = (LOGIN, TERMINATION_DATE, EMPLOYEE_ID, FIRST_NAME, LAST_NAME, NAME)
+STATUS = "status"
+#: The fields a header maps, in the order columns are handed out (a column feeds one field).
+FIELDS = (LOGIN, TERMINATION_DATE, EMPLOYEE_ID, FIRST_NAME, LAST_NAME, NAME, STATUS)
 
 #: How many rows from the top are searched for the header, and how many below it are sampled for content.
 HEADER_SEARCH_ROWS = 30
@@ -87,6 +89,10 @@ BUILTIN_SYNONYMS: Mapping[str, tuple[str, ...]] = {
         "preferred name", "mitarbeiter", "mitarbeitername", "vollständiger name", "nom complet", "nom et prénom",
         "nom prénom", "salarié", "collaborateur", "employé", "nombre completo", "nombre y apellidos", "empleado",
         "trabajador", "colaborador", "naam", "volledige naam", "medewerker", "werknemer", "nom", "nombre",
+    ),
+    STATUS: (
+        "status", "termination status", "event status", "worker status", "employee status", "business process status",
+        "process status", "request status", "statut", "estado", "state",
     ),
     FIRST_NAME: (
         "first name", "given name", "firstname", "legal first name", "preferred first name", "vorname", "prénom",
@@ -161,6 +167,13 @@ VOCABULARY: Mapping[str, _Vocabulary] = {
         excluded=("manager", "supervisor", "cost", "position", "job", "requisition", "tax", "ssn", "national",
                   "social", "iban", "phone", "telefon", "telephone", "mobile", "org", "department"),
         excluded_parts=("vorgesetzt", "kostenstelle", "telefon"),
+    ),
+    STATUS: _Vocabulary(
+        words=("status", "statut", "estado", "state", "zustand", "bearbeitungsstand"),
+        excluded=("marital", "civil", "familienstand", "tax", "visa", "immigration", "residency", "fte", "payroll",
+                  "benefit", "benefits", "union", "veteran", "disability", "email", "mail", "e-mail", "login", "date",
+                  "datum", "fecha"),
+        excluded_parts=("familienstand", "steuer"),
     ),
 }
 # fmt: on
@@ -256,7 +269,7 @@ class HeaderMatch:
     def describe(self) -> str:
         """Which header feeds which field, with scores: ``login='Email - Primary Work' (22); name='First' + 'Last'``."""
         parts = []
-        for name in (LOGIN, TERMINATION_DATE, EMPLOYEE_ID, NAME, FIRST_NAME, LAST_NAME):
+        for name in (LOGIN, TERMINATION_DATE, EMPLOYEE_ID, NAME, FIRST_NAME, LAST_NAME, STATUS):
             if choice := self.choices.get(name):
                 parts.append(f"{name}={choice.label!r} ({choice.score:g})")
         return "; ".join(parts)

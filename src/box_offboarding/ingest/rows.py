@@ -25,17 +25,19 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from box_offboarding.ingest.dates import with_parsed_dates
+from box_offboarding.ingest.dates import NO_AMBIGUOUS, read_date_column
 from box_offboarding.ingest.headers import (
     EMPLOYEE_ID,
     FIRST_NAME,
     LAST_NAME,
     LOGIN,
     NAME,
+    STATUS,
     TERMINATION_DATE,
     HeaderMatch,
 )
 from box_offboarding.ingest.readers import ROW_NUMBER
+from box_offboarding.ingest.sheets import status_says_staying
 
 #: Every character Python calls whitespace, plus the zero-width ones spreadsheets pick up from web pages.
 WHITESPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace()) + "\u200b\u200c\u200d\u2060\ufeff"
@@ -86,6 +88,10 @@ class ShapedRows:
     rows: pl.DataFrame
     passed_over: dict[str, list[int]] = field(default_factory=dict)  # kind -> row numbers
     blank: list[int] = field(default_factory=list)  # blank rows between the header and the last filled row
+    date_decision: str | None = None  # how the date column's day/month order was decided, when it had to be
+    #: Rows whose own status cell says the person stays (``Rescinded``, ``Cancelled``, ``Active``): the login as
+    #: written, the row, what the status says (HOLD_SCHEMA without file and sheet).
+    holds: pl.DataFrame | None = None
 
 
 def _trimmed(column: str) -> pl.Expr:
@@ -145,14 +151,16 @@ def shape_rows(grid: pl.DataFrame, header: HeaderMatch, *, day_first: bool) -> S
     )
     date_text = pl.col(date_column).str.replace(MIDNIGHT, "") if date_column else pl.lit(None, dtype=pl.String)
     data = classified.filter(pl.col("__kind__") == DATA).with_columns(date_text.alias("termination_date_as_written"))
-    rows = with_parsed_dates(data, "termination_date_as_written", "termination_date", day_first=day_first).select(
+    dates = read_date_column(data, "termination_date_as_written", date_column="termination_date",
+                             note_column="input_note", day_first=day_first)  # fmt: skip
+    rows = dates.frame.select(
         pl.col(ROW_NUMBER).alias("row"),
         pl.when(pl.col(login).is_not_null()).then(pl.col("__raw_login__")).alias("login_as_written"),
         _name(header).alias("name"),
         (pl.col(employee_id) if employee_id else pl.lit(None, dtype=pl.String)).alias("employee_id"),
         "termination_date",
         "termination_date_as_written",
-        pl.lit(None, dtype=pl.String).alias("input_note"),
+        "input_note",
     )
     skipped = (
         classified.filter(pl.col("__kind__").is_in(list(NOTED_KINDS)))
@@ -163,4 +171,27 @@ def shape_rows(grid: pl.DataFrame, header: HeaderMatch, *, day_first: bool) -> S
     filled = kinds.ne(BLANK).arg_true()
     inside = classified.head(int(filled[-1]) + 1 if filled.len() else 0)
     blank = inside.filter(pl.col("__kind__") == BLANK).get_column(ROW_NUMBER).to_list()
-    return ShapedRows(rows=rows, passed_over={kind: numbers for kind, numbers in skipped.iter_rows()}, blank=blank)
+    passed_over = {kind: numbers for kind, numbers in skipped.iter_rows()}
+    decision = None if dates.order == NO_AMBIGUOUS else dates.decision
+    holds = _status_holds(data, header)
+    return ShapedRows(rows=rows, passed_over=passed_over, blank=blank, date_decision=decision, holds=holds)
+
+
+def _status_holds(data: pl.DataFrame, header: HeaderMatch) -> pl.DataFrame | None:
+    """The rows whose status cell says the person stays, with what it says: each distinct status asked once."""
+    column = _field(header, STATUS)
+    if column is None:
+        return None
+    statuses = data.get_column(column).drop_nulls().unique().to_list()
+    staying = {status: listed_as for status in statuses if (listed_as := status_says_staying(status))}
+    label = header.labels[STATUS]
+    return data.filter(pl.col(column).is_in(list(staying)) & pl.col("__raw_login__").is_not_null()).select(
+        pl.col("__raw_login__").alias("login_as_written"),
+        pl.col(ROW_NUMBER).alias("row"),
+        pl.format(
+            "{} ('{}' in its {} column)",
+            pl.col(column).replace_strict(staying, return_dtype=pl.String),
+            pl.col(column),
+            pl.lit(repr(label)),
+        ).alias("listed_as"),
+    )

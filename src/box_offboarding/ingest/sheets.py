@@ -87,6 +87,26 @@ STAYING_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 # fmt: on
 
+#: What a row's own status cell may say on a leaver sheet that means the person stays: the staying words above, and
+#: a termination that was not approved. EN, DE, FR, ES, NL.
+NOT_APPROVED_PATTERN = _words(
+    "rejected",
+    "denied",
+    "declined",
+    "not approved",
+    "on hold",
+    "abgelehnt",
+    "nicht genehmigt",
+    "refuse*",
+    "rejete*",
+    "rechazad*",
+    "denegad*",
+    "afgewezen",
+    "geweigerd",
+    "niet goedgekeurd",
+)
+
+
 # fmt: off
 LEAVER_PATTERN = _words(
     "termination*", "terminated", "term", "terms", "leaver*", "leaving", "separation*", "separated", "exit*",
@@ -128,3 +148,13 @@ def sheet_verdict(sheet: str | None, file_stem: str) -> SheetVerdict:
         if verdict.kind is not SheetKind.UNSAID:
             return verdict
     return _verdict_of(file_stem)
+
+
+def status_says_staying(status: str) -> str | None:
+    """What a row's status cell says of a person who stays (``a cancelled termination``, ``rehired``, ``active
+    staff``, ``not approved``...), or None when it says nothing of the kind (``Terminated``, ``Completed``)."""
+    text = plain_text(status)
+    for listed_as, pattern in STAYING_PATTERNS:
+        if re.search(pattern, text):
+            return listed_as
+    return "not approved" if re.search(NOT_APPROVED_PATTERN, text) else None
