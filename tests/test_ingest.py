@@ -725,9 +725,27 @@ def test_rows_whose_status_says_the_person_stays_are_holds(tmp_path: Path) -> No
     assert result.holds.select("login_as_written", "row", "listed_as").rows() == [
         ("bob@c.example", 3, "a cancelled termination ('Rescinded' in its 'Business Process Status' column)"),
         ("cy@c.example", 4, "a cancelled termination ('Storniert' in its 'Business Process Status' column)"),
-        ("eve@c.example", 6, "not approved ('Rejected' in its 'Business Process Status' column)"),
+        ("eve@c.example", 6, "a termination not approved ('Rejected' in its 'Business Process Status' column)"),
         ("fay@c.example", 7, "active staff ('Aktiv' in its 'Business Process Status' column)"),
     ]
     assert "hr.xlsx, sheet 'Terminations': 4 row(s) whose status says the person stays, held (rows 3, 4, 6, 7)" in (
         result.notes
     )
+
+
+def test_a_rehire_date_on_or_after_the_termination_holds_the_row(tmp_path: Path) -> None:
+    """A rehire (or return) date on or after the termination date, or one nobody can compare, holds the row; a
+    rehire before this termination (rehired once, now leaving again) does not."""
+    path = write_xlsx(tmp_path / "adp.xlsx", {"Terminations": [
+        ["Work Email", "Termination Date", "Rehire Date"],
+        ["ann@c.example", dt.datetime(2026, 11, 1), dt.datetime(2026, 12, 1)],
+        ["bob@c.example", dt.datetime(2026, 11, 1), dt.datetime(2024, 3, 1)],
+        ["cy@c.example", dt.datetime(2026, 11, 1), "tbc"],
+        ["dee@c.example", dt.datetime(2026, 11, 1), None],
+    ]})  # fmt: skip
+    result = run([path])
+    assert result.holds.select("login_as_written", "row", "listed_as").rows() == [
+        ("ann@c.example", 2, "rehired ('2026-12-01' in its 'Rehire Date' column)"),
+        ("cy@c.example", 4, "rehired ('tbc' in its 'Rehire Date' column)"),
+    ]
+    assert column(result, "termination_date") == [dt.date(2026, 11, 1)] * 4

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from box_offboarding.ingest.sheets import SheetKind, plain_text, sheet_verdict
+from box_offboarding.ingest.sheets import SheetKind, plain_text, sheet_verdict, status_says_staying
 
 
 @pytest.mark.parametrize(
@@ -25,6 +25,11 @@ from box_offboarding.ingest.sheets import SheetKind, plain_text, sheet_verdict
         ("Annulations", "a cancelled termination"),
         ("Terminations - rescinded", "a cancelled termination"),
         ("Stornierte Austritte", "a cancelled termination"),
+        ("Leave of Absence", "on leave"),
+        ("Elternzeit", "on leave"),
+        ("Congés", "on leave"),
+        ("Terminations pending approval", "a termination not approved"),
+        ("Bajas pendientes", "a termination not approved"),
     ],
 )
 def test_sheet_names_that_say_people_stay(sheet: str, listed_as: str) -> None:
@@ -34,8 +39,12 @@ def test_sheet_names_that_say_people_stay(sheet: str, listed_as: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "sheet", ["Terminations", "Leavers Nov", "Austritte", "Départs", "Sorties", "Bajas", "Uitstroom", "Inactive"]
-)
+    "sheet",
+    [
+        "Terminations", "Leavers Nov", "Austritte", "Départs", "Sorties", "Bajas", "Uitstroom", "Inactive",
+        "Retirements", "Congédiements", "Kündigungen", "Despidos", "Ontslagen",
+    ],
+)  # fmt: skip
 def test_sheet_names_that_say_leavers(sheet: str) -> None:
     """Termination, leaver and departure words (and 'inactive', which is not 'active') say LEAVERS."""
     assert sheet_verdict(sheet, "export").kind is SheetKind.LEAVERS
@@ -63,3 +72,22 @@ def test_staying_wins_when_a_name_says_both() -> None:
 def test_plain_text_drops_accents_case_and_punctuation() -> None:
     """Names compare as plain lower-case words."""
     assert plain_text("Réembauches_2026 (Straße)") == "reembauches 2026 strasse"
+
+
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [
+        ("Rescinded", "a cancelled termination"),
+        ("Storniert", "a cancelled termination"),
+        ("On Leave", "on leave"),
+        ("In Progress", "a termination not approved"),
+        ("Rechazada", "a termination not approved"),
+        ("Successfully Completed", None),
+        ("Terminated", None),
+        ("Inactive", None),
+        ("Approved", None),
+    ],
+)
+def test_a_row_status_that_says_the_person_stays(status: str, says: str | None) -> None:
+    """A status cell saying rescinded, on leave or not approved holds the row; completed or terminated does not."""
+    assert status_says_staying(status) == says

@@ -44,8 +44,9 @@ LAST_NAME = "last_name"
 
 #: Fields in the order they pick their column (a column feeds one field).
 STATUS = "status"
+REHIRE_DATE = "rehire_date"
 #: The fields a header maps, in the order columns are handed out (a column feeds one field).
-FIELDS = (LOGIN, TERMINATION_DATE, EMPLOYEE_ID, FIRST_NAME, LAST_NAME, NAME, STATUS)
+FIELDS = (LOGIN, TERMINATION_DATE, EMPLOYEE_ID, FIRST_NAME, LAST_NAME, NAME, STATUS, REHIRE_DATE)
 
 #: How many rows from the top are searched for the header, and how many below it are sampled for content.
 HEADER_SEARCH_ROWS = 30
@@ -93,6 +94,12 @@ BUILTIN_SYNONYMS: Mapping[str, tuple[str, ...]] = {
     STATUS: (
         "status", "termination status", "event status", "worker status", "employee status", "business process status",
         "process status", "request status", "statut", "estado", "state",
+    ),
+    REHIRE_DATE: (
+        "rehire date", "re-hire date", "date of rehire", "rehired on", "return date", "date of return",
+        "expected return date", "wiedereintrittsdatum", "wiedereinstellungsdatum", "rückkehrdatum",
+        "date de réembauche", "date de retour", "fecha de recontratación", "fecha de reingreso", "fecha de regreso",
+        "datum herindiensttreding", "terugkeerdatum",
     ),
     FIRST_NAME: (
         "first name", "given name", "firstname", "legal first name", "preferred first name", "vorname", "prénom",
@@ -154,7 +161,8 @@ VOCABULARY: Mapping[str, _Vocabulary] = {
                   "inicio", "created", "creation", "modified", "updated", "generated", "printed", "report", "export",
                   "as of", "stichtag", "seniority", "anciennete", "antiguedad", "probation", "essai", "proeftijd",
                   "review", "birthday", "anniversary", "service", "original", "login", "logon", "signed",
-                  "approved", "approval", "submitted", "entered"),
+                  "approved", "approval", "submitted", "entered", "return", "returning", "retour", "regreso",
+                  "terugkeer", "reinstatement"),
         excluded_parts=("eintritt", "geburt", "probezeit", "indienst", "einstell", "gebdat"),
     ),
     EMPLOYEE_ID: _Vocabulary(
@@ -167,6 +175,12 @@ VOCABULARY: Mapping[str, _Vocabulary] = {
         excluded=("manager", "supervisor", "cost", "position", "job", "requisition", "tax", "ssn", "national",
                   "social", "iban", "phone", "telefon", "telephone", "mobile", "org", "department"),
         excluded_parts=("vorgesetzt", "kostenstelle", "telefon"),
+    ),
+    REHIRE_DATE: _Vocabulary(
+        words=("rehire", "rehired", "reinstatement", "reinstated", "return", "returning", "reembauche",
+               "recontratacion", "reingreso", "regreso", "retour", "terugkeer"),
+        parts=("wiedereintritt", "wiedereinstell", "ruckkehr", "herindienst"),
+        excluded=("email", "mail", "login", "eligible", "eligibility", "status", "reason"),
     ),
     STATUS: _Vocabulary(
         words=("status", "statut", "estado", "state", "zustand", "bearbeitungsstand"),
@@ -269,7 +283,7 @@ class HeaderMatch:
     def describe(self) -> str:
         """Which header feeds which field, with scores: ``login='Email - Primary Work' (22); name='First' + 'Last'``."""
         parts = []
-        for name in (LOGIN, TERMINATION_DATE, EMPLOYEE_ID, NAME, FIRST_NAME, LAST_NAME, STATUS):
+        for name in (LOGIN, TERMINATION_DATE, EMPLOYEE_ID, NAME, FIRST_NAME, LAST_NAME, STATUS, REHIRE_DATE):
             if choice := self.choices.get(name):
                 parts.append(f"{name}={choice.label!r} ({choice.score:g})")
         return "; ".join(parts)

@@ -32,6 +32,7 @@ from box_offboarding.ingest.headers import (
     LAST_NAME,
     LOGIN,
     NAME,
+    REHIRE_DATE,
     STATUS,
     TERMINATION_DATE,
     HeaderMatch,
@@ -173,8 +174,32 @@ def shape_rows(grid: pl.DataFrame, header: HeaderMatch, *, day_first: bool) -> S
     blank = inside.filter(pl.col("__kind__") == BLANK).get_column(ROW_NUMBER).to_list()
     passed_over = {kind: numbers for kind, numbers in skipped.iter_rows()}
     decision = None if dates.order == NO_AMBIGUOUS else dates.decision
-    holds = _status_holds(data, header)
+    found = [hold for hold in (_status_holds(data, header), _rehire_holds(dates.frame, header, day_first=day_first))
+             if hold is not None]  # fmt: skip
+    holds = pl.concat(found).sort("row") if found else None
     return ShapedRows(rows=rows, passed_over=passed_over, blank=blank, date_decision=decision, holds=holds)
+
+
+def _rehire_holds(dated: pl.DataFrame, header: HeaderMatch, *, day_first: bool) -> pl.DataFrame | None:
+    """The rows with a rehire (or return) date on or after their termination date, or one that cannot be compared
+    (unreadable, or no termination date): the person is coming back."""
+    column = _field(header, REHIRE_DATE)
+    if column is None:
+        return None
+    written = dated.filter(pl.col(column).is_not_null()).with_columns(pl.col(column).str.replace(MIDNIGHT, ""))
+    rehire = read_date_column(written, column, date_column="__rehire__", note_column="__rehire_note__",
+                              day_first=day_first).frame  # fmt: skip
+    coming_back = (
+        pl.col("__rehire__").is_null()
+        | pl.col("termination_date").is_null()
+        | (pl.col("__rehire__") >= pl.col("termination_date"))
+    )
+    label = header.labels[REHIRE_DATE]
+    return rehire.filter(coming_back & pl.col("__raw_login__").is_not_null()).select(
+        pl.col("__raw_login__").alias("login_as_written"),
+        pl.col(ROW_NUMBER).alias("row"),
+        pl.format("rehired ('{}' in its {} column)", pl.col(column), pl.lit(repr(label))).alias("listed_as"),
+    )
 
 
 def _status_holds(data: pl.DataFrame, header: HeaderMatch) -> pl.DataFrame | None:

@@ -78,6 +78,13 @@ STAYING_PATTERNS: tuple[tuple[str, str], ...] = (
         + _parts("versetzung", "umsetzung"),
     ),
     (
+        "on leave",
+        _words("leave of absence", "loa", "absence", "absences", "sabbatical*", "furlough*", "on leave", "conge",
+               "conges", "excedencia*", "verlof", "verloven")
+        + "|"
+        + _parts("beurlaub", "elternzeit", "mutterschutz", "sonderurlaub", "ouderschapsverlof", "zwangerschapsverlof"),
+    ),
+    (
         "active staff",
         _words("active", "actives", "actif", "actifs", "activo", "activos", "actief", "actieve", "aktiv", "aktive",
                "headcount", "roster", "effectif*", "plantilla")
@@ -87,31 +94,28 @@ STAYING_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 # fmt: on
 
-#: What a row's own status cell may say on a leaver sheet that means the person stays: the staying words above, and
-#: a termination that was not approved. EN, DE, FR, ES, NL.
+#: A termination not (yet) approved, rejected or on hold: in a sheet name or a row's status cell, the person stays.
+#: EN, DE, FR, ES, NL.
+NOT_APPROVED = "a termination not approved"
+# fmt: off
 NOT_APPROVED_PATTERN = _words(
-    "rejected",
-    "denied",
-    "declined",
-    "not approved",
-    "on hold",
-    "abgelehnt",
-    "nicht genehmigt",
-    "refuse*",
-    "rejete*",
-    "rechazad*",
-    "denegad*",
-    "afgewezen",
-    "geweigerd",
-    "niet goedgekeurd",
+    "rejected", "denied", "declined", "not approved", "on hold", "abgelehnt", "nicht genehmigt", "refuse*",
+    "rejete*", "rechazad*", "denegad*", "afgewezen", "geweigerd", "niet goedgekeurd", "pending approval",
+    "awaiting approval", "in approval", "to be approved", "draft", "drafts", "proposed", "in progress",
+    "zur genehmigung", "entwurf", "entwurfe", "en attente", "brouillon*", "a valider", "pendiente*", "borrador*",
+    "in behandeling", "ter goedkeuring",
 )
+# fmt: on
 
 
 # fmt: off
 LEAVER_PATTERN = _words(
     "termination*", "terminated", "term", "terms", "leaver*", "leaving", "separation*", "separated", "exit*",
     "offboarding", "departure*", "depart*", "sortie*", "baja", "bajas", "cese", "ceses", "salida*", "vertrek*",
-    "ontslag*", "uitstroom", "uit dienst", "inactive", "inaktiv", "ausgeschieden*",
+    "ontslag*", "uitstroom", "uit dienst", "inactive", "inaktiv", "ausgeschieden*", "retire*", "retraite*",
+    "jubilacion*", "jubilad*", "pensioen*", "deceased", "ruhestand", "renteneintritt", "resignation*",
+    "dismissal*", "redundanc*", "congediement*", "licenciement*", "demission*", "despido*", "renuncia*",
+    "entlassung*", "ontslagen",
 ) + "|" + _parts("austritt", "abgang", "abgange", "kundigung", "uitdienst")
 # fmt: on
 
@@ -136,6 +140,8 @@ def _verdict_of(name: str) -> SheetVerdict:
     for listed_as, pattern in STAYING_PATTERNS:
         if re.search(pattern, text):
             return SheetVerdict(SheetKind.STAYING, listed_as, name)
+    if re.search(NOT_APPROVED_PATTERN, text):
+        return SheetVerdict(SheetKind.STAYING, NOT_APPROVED, name)
     if re.search(LEAVER_PATTERN, text):
         return SheetVerdict(SheetKind.LEAVERS, None, name)
     return SheetVerdict(SheetKind.UNSAID)
@@ -157,4 +163,4 @@ def status_says_staying(status: str) -> str | None:
     for listed_as, pattern in STAYING_PATTERNS:
         if re.search(pattern, text):
             return listed_as
-    return "not approved" if re.search(NOT_APPROVED_PATTERN, text) else None
+    return NOT_APPROVED if re.search(NOT_APPROVED_PATTERN, text) else None
