@@ -86,6 +86,8 @@ def test_plain_text_drops_accents_case_and_punctuation() -> None:
         ("Terminated", None),
         ("Inactive", None),
         ("Approved", None),
+        ("Active", None),
+        ("aktiv", None),
     ],
 )
 def test_a_row_status_that_says_the_person_stays(status: str, says: str | None) -> None:

@@ -131,9 +131,9 @@ def test_people_listed_as_staying_are_held_before_duplicate_and_protected() -> N
     )
     holds = pl.DataFrame(
         [
-            ("Ann@Example.com ", "hr.xlsx", "Rehires", 6, "rehired"),
-            ("bob@example.com", "hr.xlsx", "Rehires", 7, "rehired"),
-            ("ann@example.com", "hr.xlsx", "Transfers", 2, "transferred"),
+            ("Ann@Example.com ", None, "hr.xlsx", "Rehires", 6, "rehired"),
+            ("bob@example.com", None, "hr.xlsx", "Rehires", 7, "rehired"),
+            ("ann@example.com", None, "hr.xlsx", "Transfers", 2, "transferred"),
         ],
         schema=HOLD_SCHEMA,
         orient="row",
@@ -236,3 +236,19 @@ def test_users_confirmed_earlier_are_skipped_naming_the_run() -> None:
         ("duplicate", None),
     ]
     assert skipped.columns == rows.columns
+
+
+def test_a_rehire_listed_by_employee_id_holds_rows_of_the_same_file_only() -> None:
+    """A rehire with a new login is matched by employee id within the file that lists them; another file's E7 is
+    another system's person."""
+    frame = rows(
+        {"login_as_written": "ann.old@example.com", "employee_id": " E7 ", "file": "hr.xlsx", "row": 3},
+        {"login_as_written": "zed@example.com", "employee_id": "E7", "file": "other.csv", "row": 2},
+    )
+    holds = pl.DataFrame(
+        [("ann.new@example.com", "e7", "hr.xlsx", "Rehires", 4, "rehired")], schema=HOLD_SCHEMA, orient="row"
+    )
+    assert statuses(check_rows(frame, as_of=AS_OF, holds=holds)) == [
+        ("held", "listed as rehired in hr.xlsx sheet 'Rehires' row 4 (same employee id)"),
+        (None, None),
+    ]

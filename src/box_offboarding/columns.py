@@ -71,6 +71,7 @@ REPORT_COLUMNS: tuple[str, ...] = (
 #: Leaver rows with the same login are ``held`` (see :func:`box_offboarding.validate.check_rows`).
 HOLD_SCHEMA: dict[str, pl.DataType] = {
     "login_as_written": pl.String(),  # raw cell text, normalised as leaver logins are before comparing
+    "employee_id": pl.String(),  # matched against leaver rows of the same file (a rehire may have a new login)
     "file": pl.String(),
     "sheet": pl.String(),  # null for CSV
     "row": pl.Int64(),

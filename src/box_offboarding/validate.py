@@ -85,20 +85,37 @@ def _occurrence_label(prefix: str, file: pl.Expr, sheet: pl.Expr, row: pl.Expr) 
     return pl.concat_str([pl.lit(prefix), file, where, pl.lit(" row "), row.cast(pl.String)])
 
 
-def _holds_by_login(holds: pl.DataFrame | None) -> pl.DataFrame:
-    """login -> the reason a leaver row of that login is held (the first listing of the person)."""
-    schema = {"login": pl.String, "held_reason": pl.String}
+def _with_holds(frame: pl.DataFrame, holds: pl.DataFrame | None) -> pl.DataFrame:
+    """``frame`` with ``held_reason``: why a leaver row is held, from the first listing of the person as staying,
+    by login (any file) or by employee id (the same file: ids are one HR system's)."""
     if holds is None or holds.is_empty():
-        return pl.DataFrame(schema=schema)
-    reason = _occurrence_label("", pl.col("file"), pl.col("sheet"), pl.col("row"))
-    return (
-        holds.select(
-            normalise_login(pl.col("login_as_written")).alias("login"),
-            pl.format("listed as {} in {}", pl.col("listed_as"), reason).alias("held_reason"),
-        )
-        .drop_nulls("login")
-        .unique("login", keep="first", maintain_order=True)
+        return frame.with_columns(pl.lit(None, dtype=pl.String).alias("held_reason"))
+    where = _occurrence_label("", pl.col("file"), pl.col("sheet"), pl.col("row"))
+    listed = holds.with_columns(
+        normalise_login(pl.col("login_as_written")).alias("login"),
+        _trimmed_id(pl.col("employee_id")).alias("__id__"),
+        pl.format("listed as {} in {}", pl.col("listed_as"), where).alias("held_reason"),
     )
+    by_login = listed.drop_nulls("login").unique("login", keep="first", maintain_order=True)
+    by_id = listed.drop_nulls("__id__").unique(["file", "__id__"], keep="first", maintain_order=True)
+    id_reason = pl.format("{} (same employee id)", pl.col("held_reason"))
+    return (
+        frame.with_columns(_trimmed_id(pl.col("employee_id")).alias("__id__"))
+        .join(by_login.select("login", "held_reason"), on="login", how="left", maintain_order="left")
+        .join(
+            by_id.select("file", "__id__", id_reason.alias("__id_reason__")),
+            on=["file", "__id__"],
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(pl.coalesce("held_reason", "__id_reason__").alias("held_reason"))
+        .drop("__id__", "__id_reason__")
+    )
+
+
+def _trimmed_id(column: pl.Expr) -> pl.Expr:
+    cleaned = column.str.strip_chars(WHITESPACE).str.to_lowercase()
+    return pl.when(cleaned != "").then(cleaned)
 
 
 def check_rows(
@@ -145,7 +162,7 @@ def check_rows(
         )
     )
     frame = frame.join(first, on="login", how="left", maintain_order="left")
-    frame = frame.join(_holds_by_login(holds), on="login", how="left", maintain_order="left")
+    frame = _with_holds(frame, holds)
     status_and_reason = [
         (pl.col("login").is_null(), Status.INVALID, pl.lit("no login")),
         (two_addresses, Status.INVALID, pl.format("two addresses in one cell: '{}'", written.str.strip_chars())),

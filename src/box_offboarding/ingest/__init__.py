@@ -168,10 +168,11 @@ def _take_staying(
 ) -> None:
     """The people of a sheet whose name says they stay become holds; none of its rows is read as a leaver."""
     shaped = shape_rows(table.grid, header, day_first=day_first)
-    people = shaped.rows.filter(pl.col("login_as_written").is_not_null())
+    people = shaped.rows.filter(pl.col("login_as_written").is_not_null() | pl.col("employee_id").is_not_null())
     collected.holds.append(
         people.select(
             "login_as_written",
+            "employee_id",
             file=pl.lit(file),
             sheet=pl.lit(table.sheet, dtype=pl.String),
             row="row",
@@ -181,7 +182,7 @@ def _take_staying(
     where = _where(file, table.sheet)
     collected.note(
         f"{where}: its people stay ({verdict.describe()}): not read as leavers; "
-        f"{people.height} login(s) taken so that leaver rows naming them are held"
+        f"{people.height} people taken so that leaver rows naming them (by login, or employee id in this file) are held"
     )
     read_as = f"staying: {verdict.listed_as}"
     collected.inputs.append((file, table.sheet, read_as, 0, _header_row(table, header), header.describe()))

@@ -118,6 +118,11 @@ def _name(header: HeaderMatch) -> pl.Expr:
     return pl.when(joined != "").then(joined)
 
 
+def _employee_id(header: HeaderMatch) -> pl.Expr:
+    column = _field(header, EMPLOYEE_ID)
+    return (pl.col(column) if column else pl.lit(None, dtype=pl.String)).alias("employee_id")
+
+
 def _row_kind(text_columns: list[str], mapped: list[str], login: str, login_header: str) -> pl.Expr:
     label = pl.coalesce(text_columns)
     login_cell = pl.col(login)
@@ -142,7 +147,6 @@ def shape_rows(grid: pl.DataFrame, header: HeaderMatch, *, day_first: bool) -> S
     login = f"c{header.columns[LOGIN]}"
     mapped = sorted({f"c{column}" for column in header.columns.values()})
     date_column = _field(header, TERMINATION_DATE)
-    employee_id = _field(header, EMPLOYEE_ID)
 
     classified = (
         grid.slice(header.data_start)
@@ -158,7 +162,7 @@ def shape_rows(grid: pl.DataFrame, header: HeaderMatch, *, day_first: bool) -> S
         pl.col(ROW_NUMBER).alias("row"),
         pl.when(pl.col(login).is_not_null()).then(pl.col("__raw_login__")).alias("login_as_written"),
         _name(header).alias("name"),
-        (pl.col(employee_id) if employee_id else pl.lit(None, dtype=pl.String)).alias("employee_id"),
+        _employee_id(header),
         "termination_date",
         "termination_date_as_written",
         "input_note",
@@ -195,8 +199,9 @@ def _rehire_holds(dated: pl.DataFrame, header: HeaderMatch, *, day_first: bool) 
         | (pl.col("__rehire__") >= pl.col("termination_date"))
     )
     label = header.labels[REHIRE_DATE]
-    return rehire.filter(coming_back & pl.col("__raw_login__").is_not_null()).select(
+    return rehire.filter(coming_back).select(
         pl.col("__raw_login__").alias("login_as_written"),
+        _employee_id(header),
         pl.col(ROW_NUMBER).alias("row"),
         pl.format("rehired ('{}' in its {} column)", pl.col(column), pl.lit(repr(label))).alias("listed_as"),
     )
@@ -210,8 +215,9 @@ def _status_holds(data: pl.DataFrame, header: HeaderMatch) -> pl.DataFrame | Non
     statuses = data.get_column(column).drop_nulls().unique().to_list()
     staying = {status: listed_as for status in statuses if (listed_as := status_says_staying(status))}
     label = header.labels[STATUS]
-    return data.filter(pl.col(column).is_in(list(staying)) & pl.col("__raw_login__").is_not_null()).select(
+    return data.filter(pl.col(column).is_in(list(staying))).select(
         pl.col("__raw_login__").alias("login_as_written"),
+        _employee_id(header),
         pl.col(ROW_NUMBER).alias("row"),
         pl.format(
             "{} ('{}' in its {} column)",

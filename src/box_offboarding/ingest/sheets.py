@@ -44,6 +44,7 @@ def _parts(*parts: str) -> str:
     return "|".join(re.escape(part) for part in parts)
 
 
+ACTIVE_STAFF = "active staff"
 #: What a staying sheet's name says of its people (for the reason of a held row), and how to recognise it; first
 #: match wins. EN, DE, FR, ES, NL.
 # fmt: off
@@ -85,7 +86,7 @@ STAYING_PATTERNS: tuple[tuple[str, str], ...] = (
         + _parts("beurlaub", "elternzeit", "mutterschutz", "sonderurlaub", "ouderschapsverlof", "zwangerschapsverlof"),
     ),
     (
-        "active staff",
+        ACTIVE_STAFF,
         _words("active", "actives", "actif", "actifs", "activo", "activos", "actief", "actieve", "aktiv", "aktive",
                "headcount", "roster", "effectif*", "plantilla")
         + "|"
@@ -157,10 +158,13 @@ def sheet_verdict(sheet: str | None, file_stem: str) -> SheetVerdict:
 
 
 def status_says_staying(status: str) -> str | None:
-    """What a row's status cell says of a person who stays (``a cancelled termination``, ``rehired``, ``active
-    staff``, ``not approved``...), or None when it says nothing of the kind (``Terminated``, ``Completed``)."""
+    """What a row's status cell says of a person who stays (``a cancelled termination``, ``rehired``, ``on leave``,
+    ``a termination not approved``...), or None when it says nothing of the kind (``Terminated``, ``Completed``).
+
+    ``Active`` is not among them: an HR system shows a leaver as active until the termination takes effect, so on a
+    leaver sheet it says nothing about staying (a sheet *named* active staff does)."""
     text = plain_text(status)
     for listed_as, pattern in STAYING_PATTERNS:
-        if re.search(pattern, text):
+        if listed_as != ACTIVE_STAFF and re.search(pattern, text):
             return listed_as
     return NOT_APPROVED if re.search(NOT_APPROVED_PATTERN, text) else None
