@@ -117,14 +117,14 @@ def test_column_decides_the_order(
             [D(2026, 1, 2), D(2026, 3, 4), D(2026, 1, 2)],
             SETTING_OFF,
             MONTH_FIRST,
-            "all 3 slashed dates are ambiguous (e.g. '01/02/2026'): read month first, the OFFBOARD_DAY_FIRST setting",
+            "all 3 slashed dates are ambiguous (e.g. '01/02/2026'): read month first, as OFFBOARD_DAY_FIRST is off",
         ),
         (
             True,
             [D(2026, 2, 1), D(2026, 4, 3), D(2026, 2, 1)],
             SETTING_ON,
             DAY_FIRST,
-            "all 3 slashed dates are ambiguous (e.g. '01/02/2026'): read day first, the OFFBOARD_DAY_FIRST setting",
+            "all 3 slashed dates are ambiguous (e.g. '01/02/2026'): read day first, as OFFBOARD_DAY_FIRST is on",
         ),
     ],
 )

@@ -748,3 +748,25 @@ def test_a_rehire_date_on_or_after_the_termination_holds_the_row(tmp_path: Path)
         ("cy@c.example", 4, "rehired ('tbc' in its 'Rehire Date' column)"),
     ]
     assert column(result, "termination_date") == [dt.date(2026, 11, 1)] * 4
+
+
+@pytest.mark.parametrize(
+    ("header", "setting", "expected", "because"),
+    [
+        ("Date de départ", None, dt.date(2026, 12, 1), "the header 'Date de départ' is French"),
+        ("Fecha de baja", None, dt.date(2026, 12, 1), "the header 'Fecha de baja' is Spanish"),
+        ("Termination Date", None, dt.date(2026, 1, 12), "the default for English headers"),
+        ("Date de départ", False, dt.date(2026, 1, 12), "OFFBOARD_DAY_FIRST is off"),
+        ("Termination Date", True, dt.date(2026, 12, 1), "OFFBOARD_DAY_FIRST is on"),
+    ],
+)
+def test_a_wholly_ambiguous_date_column_falls_back_to_the_setting_or_its_header_language(
+    tmp_path: Path, header: str, setting: bool | None, expected: dt.date, because: str
+) -> None:
+    """With nothing in the column to decide, the setting decides; unset, a French/Spanish/German/Dutch header reads
+    day first (01/12/2026 is 1 December in Paris) and an English one month first; each row says which and why."""
+    text = f"Email;{header}\na@c.example;01/12/2026\nb@c.example;05/11/2026\n"
+    result = run([write_text(tmp_path / "x.csv", text)], day_first=setting)
+    assert column(result, "termination_date")[0] == expected
+    notes = column(result, "input_note")
+    assert all(str(note).startswith("ambiguous date: read ") and because in str(note) for note in notes), notes

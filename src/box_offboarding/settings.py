@@ -103,7 +103,12 @@ class Settings(BaseSettings):
     date_headers: tuple[str, ...] = Field((), description="Extra header names that mean 'termination date'.")
     name_headers: tuple[str, ...] = Field((), description="Extra header names that mean 'name'.")
     employee_id_headers: tuple[str, ...] = Field((), description="Extra header names that mean 'employee id'.")
-    day_first: bool = Field(False, description="Read ambiguous text dates like 03/04/2026 as day first.")
+    day_first: bool | None = Field(
+        None,
+        description="For a date column whose slashed dates are all ambiguous (03/04/2026): true reads them day first,"
+        " false month first; unset, the language of the column's header decides (French, German, Spanish, Dutch:"
+        " day first; English: month first).",
+    )
 
     # validate and resolve
     protect_admins: bool = Field(True, description="Never terminate Box admins and co-admins.")

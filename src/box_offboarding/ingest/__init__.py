@@ -134,7 +134,7 @@ def _header_row(table: Table, header: HeaderMatch) -> int:
     return int(table.grid[ROW_NUMBER][header.row_index])
 
 
-def _take_table(file: str, table: Table, header: HeaderMatch, *, day_first: bool, collected: _Collected) -> None:
+def _take_table(file: str, table: Table, header: HeaderMatch, *, day_first: bool | None, collected: _Collected) -> None:
     shaped = shape_rows(table.grid, header, day_first=day_first)
     where = _where(file, table.sheet)
     collected.note(f"{where}: read as leavers, header on row {_header_row(table, header)}: {header.describe()}")
@@ -164,7 +164,13 @@ def _note_passed_over_rows(where: str, shaped: ShapedRows, collected: _Collected
 
 
 def _take_staying(
-    file: str, table: Table, header: HeaderMatch, verdict: SheetVerdict, *, day_first: bool, collected: _Collected
+    file: str,
+    table: Table,
+    header: HeaderMatch,
+    verdict: SheetVerdict,
+    *,
+    day_first: bool | None,
+    collected: _Collected,
 ) -> None:
     """The people of a sheet whose name says they stay become holds; none of its rows is read as a leaver."""
     shaped = shape_rows(table.grid, header, day_first=day_first)
@@ -207,7 +213,7 @@ class _Reading:
 
     synonyms: Synonyms
     sheets: frozenset[str]  # casefolded; empty: decide by content and name
-    day_first: bool
+    day_first: bool | None
 
 
 def _read_table(

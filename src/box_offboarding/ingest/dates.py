@@ -31,7 +31,9 @@ the row means.
   worded one with numbers for both, ``Mon 01/02/2026``, is ambiguous when dateparser reads it differently each way).
 * If the votes agree, the column's ambiguous dates (``01/12/2026``) are read that way, with a note on each.
 * If they disagree, the ambiguous dates are left null with a note: nobody can tell day from month there.
-* If there is no vote at all, the ambiguous dates follow the ``OFFBOARD_DAY_FIRST`` setting, with a note on each.
+* If there is no vote at all, the ambiguous dates follow the caller's fallback (``day_first``, with ``because``
+  saying where it comes from: the ``OFFBOARD_DAY_FIRST`` setting, or the language of the column's header), with a
+  note on each.
 
 Two-digit years are 20xx: a termination date is recent or ahead. Anything else, or an impossible date such as
 ``31.02.2026``, gives null and the caller keeps the text.
@@ -260,7 +262,7 @@ def _tally(readings: pl.DataFrame) -> _Tally:
     )
 
 
-def _decide(readings: pl.DataFrame, *, day_first: bool) -> _Decision:
+def _decide(readings: pl.DataFrame, *, day_first: bool, because: str) -> _Decision:
     """The column's order from its votes (see the module docstring), with what to do with its ambiguous dates."""
     tally = _tally(readings)
     if tally.day_only and tally.month_only:
@@ -270,7 +272,7 @@ def _decide(readings: pl.DataFrame, *, day_first: bool) -> _Decision:
     if not tally.ambiguous:
         decision = "no ambiguous dates: each slashed date reads one way only" if tally.slashed else "no slashed dates"
         return _Decision(NO_AMBIGUOUS, decision, pl.lit(None, dtype=pl.Date), pl.lit(None, dtype=pl.String))
-    return _by_setting(readings, tally, day_first=day_first)
+    return _by_setting(readings, tally, day_first=day_first, because=because)
 
 
 def _disagreeing(readings: pl.DataFrame, tally: _Tally) -> _Decision:
@@ -295,15 +297,15 @@ def _voted(readings: pl.DataFrame, tally: _Tally) -> _Decision:
     return _Decision(order, decision, _ambiguous_as(order), pl.lit(f"read {order}, as the column's other dates say"))
 
 
-def _by_setting(readings: pl.DataFrame, tally: _Tally, *, day_first: bool) -> _Decision:
+def _by_setting(readings: pl.DataFrame, tally: _Tally, *, day_first: bool, because: str) -> _Decision:
     order = DAY_FIRST if day_first else MONTH_FIRST
     example = _first_text(readings, pl.col(_AS_DAY_FIRST).is_not_null())
     if tally.ambiguous == tally.slashed:
         which = "the one slashed date is" if tally.slashed == 1 else f"all {tally.slashed} slashed dates are"
     else:
         which = f"{tally.ambiguous} of {tally.slashed} slashed dates are"
-    decision = f"{which} ambiguous (e.g. '{example}'): read {order}, the OFFBOARD_DAY_FIRST setting"
-    note = f"ambiguous date: read {order} (OFFBOARD_DAY_FIRST is {'on' if day_first else 'off'})"
+    decision = f"{which} ambiguous (e.g. '{example}'): read {order}, as {because}"
+    note = f"ambiguous date: read {order} ({because})"
     return _Decision(order, decision, _ambiguous_as(order), pl.lit(note))
 
 
@@ -325,11 +327,17 @@ def _readings(texts: pl.DataFrame, *, day_first: bool) -> pl.DataFrame:
 
 
 def read_date_column(
-    frame: pl.DataFrame, text_column: str, *, date_column: str, note_column: str, day_first: bool
+    frame: pl.DataFrame,
+    text_column: str,
+    *,
+    date_column: str,
+    note_column: str,
+    day_first: bool,
+    because: str | None = None,
 ) -> DateColumn:
     """``frame`` with ``date_column`` read from the trimmed texts of ``text_column`` and ``note_column`` saying how an
     ambiguous or unreadable cell was read; the day/month order is decided from the column (module docstring), and
-    ``day_first`` applies only when nothing in it says."""
+    ``day_first`` applies only when nothing in it says, ``because`` saying why (default: the setting)."""
     texts = (
         frame.lazy()
         .select(pl.col(text_column).alias(_TEXT))
@@ -339,7 +347,8 @@ def read_date_column(
         .collect()
     )
     readings = _readings(texts, day_first=day_first)
-    decided = _decide(readings, day_first=day_first)
+    because = because or f"OFFBOARD_DAY_FIRST is {'on' if day_first else 'off'}"
+    decided = _decide(readings, day_first=day_first, because=because)
     ambiguous = pl.col(_AS_DAY_FIRST).is_not_null()
     too_long = pl.col(_READ).is_null() & (pl.col(_TEXT).str.len_chars() > MAX_PARSED_LENGTH)
     read = readings.select(

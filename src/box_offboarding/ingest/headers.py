@@ -192,6 +192,31 @@ VOCABULARY: Mapping[str, _Vocabulary] = {
 }
 # fmt: on
 
+#: Words of a date header in the supported languages whose dates are written day first; English headers say
+#: nothing (US month first, UK day first). Whole words of the plain header, or parts of its compact key.
+# fmt: off
+DAY_FIRST_HEADER_WORDS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "French": (("depart", "sortie", "fin", "contrat", "dernier", "jour", "travaille", "cessation",
+                "radiation"), ()),
+    "German": (("datum", "letzter", "arbeitstag", "ende", "austritt"), ("austritt", "ausscheid", "beschaftigungsende",
+                                                                        "vertragsende", "enddatum", "kundigung")),
+    "Spanish": (("fecha", "baja", "cese", "salida", "ultimo", "dia", "terminacion"), ()),
+    "Dutch": (("uit", "dienst", "einde", "laatste", "werkdag", "vertrek", "ontslag", "dienstverband"),
+              ("uitdienst", "einddatum", "laatstewerkdag")),
+}
+# fmt: on
+
+
+def day_first_language(label: str) -> str | None:
+    """The language of a date header when it is one whose dates are written day first (``Date de départ``:
+    French), else None."""
+    text, key = plain_text(label), header_key(label)
+    for language, (words, parts) in DAY_FIRST_HEADER_WORDS.items():
+        if _has_any(text, key, words, parts):
+            return language
+    return None
+
+
 EMAIL_LIKE = re.compile(r"[^\s@<>,;]+@[^\s@<>,;]+\.[^\s@<>,;]+")
 _MONTH_WORDS = (
     "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mär|mrz|mai|okt|dez|janv|févr|fevr|mars|avr|juin|juil|"

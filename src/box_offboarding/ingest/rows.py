@@ -36,6 +36,7 @@ from box_offboarding.ingest.headers import (
     STATUS,
     TERMINATION_DATE,
     HeaderMatch,
+    day_first_language,
 )
 from box_offboarding.ingest.readers import ROW_NUMBER
 from box_offboarding.ingest.sheets import status_says_staying
@@ -141,7 +142,7 @@ def _row_kind(text_columns: list[str], mapped: list[str], login: str, login_head
     )
 
 
-def shape_rows(grid: pl.DataFrame, header: HeaderMatch, *, day_first: bool) -> ShapedRows:
+def shape_rows(grid: pl.DataFrame, header: HeaderMatch, *, day_first: bool | None) -> ShapedRows:
     """The data rows below ``header`` in the input columns, classified by the rule in the module docstring."""
     text_columns = [c for c in grid.columns if c != ROW_NUMBER]
     login = f"c{header.columns[LOGIN]}"
@@ -156,8 +157,9 @@ def shape_rows(grid: pl.DataFrame, header: HeaderMatch, *, day_first: bool) -> S
     )
     date_text = pl.col(date_column).str.replace(MIDNIGHT, "") if date_column else pl.lit(None, dtype=pl.String)
     data = classified.filter(pl.col("__kind__") == DATA).with_columns(date_text.alias("termination_date_as_written"))
+    fallback, because = _date_order_fallback(header, day_first)
     dates = read_date_column(data, "termination_date_as_written", date_column="termination_date",
-                             note_column="input_note", day_first=day_first)  # fmt: skip
+                             note_column="input_note", day_first=fallback, because=because)  # fmt: skip
     rows = dates.frame.select(
         pl.col(ROW_NUMBER).alias("row"),
         pl.when(pl.col(login).is_not_null()).then(pl.col("__raw_login__")).alias("login_as_written"),
@@ -184,15 +186,27 @@ def shape_rows(grid: pl.DataFrame, header: HeaderMatch, *, day_first: bool) -> S
     return ShapedRows(rows=rows, passed_over=passed_over, blank=blank, date_decision=decision, holds=holds)
 
 
-def _rehire_holds(dated: pl.DataFrame, header: HeaderMatch, *, day_first: bool) -> pl.DataFrame | None:
+def _date_order_fallback(header: HeaderMatch, day_first: bool | None) -> tuple[bool, str]:
+    """The order a wholly ambiguous date column is read in, and why: the setting when set, else the language of the
+    date header (day first in French, German, Spanish, Dutch), else month first."""
+    if day_first is not None:
+        return day_first, f"OFFBOARD_DAY_FIRST is {'on' if day_first else 'off'}"
+    label = header.labels.get(TERMINATION_DATE, "")
+    if language := day_first_language(label):
+        return True, f"the header {label!r} is {language}, and {language} dates are written day first"
+    return False, "the default for English headers; set OFFBOARD_DAY_FIRST for day-first files"
+
+
+def _rehire_holds(dated: pl.DataFrame, header: HeaderMatch, *, day_first: bool | None) -> pl.DataFrame | None:
     """The rows with a rehire (or return) date on or after their termination date, or one that cannot be compared
     (unreadable, or no termination date): the person is coming back."""
     column = _field(header, REHIRE_DATE)
     if column is None:
         return None
     written = dated.filter(pl.col(column).is_not_null()).with_columns(pl.col(column).str.replace(MIDNIGHT, ""))
+    fallback, because = _date_order_fallback(header, day_first)
     rehire = read_date_column(written, column, date_column="__rehire__", note_column="__rehire_note__",
-                              day_first=day_first).frame  # fmt: skip
+                              day_first=fallback, because=because).frame  # fmt: skip
     coming_back = (
         pl.col("__rehire__").is_null()
         | pl.col("termination_date").is_null()
