@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook
 
+from box_offboarding.ingest import layout
 from box_offboarding.ingest.layout import Merge, SheetLayout, column_index, xlsx_layouts
 
 
@@ -18,6 +20,8 @@ def _workbook_bytes() -> bytes:
     first.merge_cells("A3:A4")
     first.merge_cells("B3:C3")
     first.column_dimensions["D"].hidden = True
+    for row in range(1, 40):  # rows between the columns and the merges, as in a real sheet
+        first.cell(row=row + 4, column=1, value=f"person {row} <sheetData> in a cell")
     second = book.create_sheet("Notes")
     second["A1"] = "nothing merged or hidden"
     buffer = io.BytesIO()
@@ -25,8 +29,11 @@ def _workbook_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def test_hidden_columns_and_merges_per_sheet() -> None:
-    """Each sheet's merges (0-based, inclusive) and hidden columns come back under its name."""
+@pytest.mark.parametrize("chunk", [1 << 20, 97, 13])
+def test_hidden_columns_and_merges_per_sheet(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """Each sheet's merges (0-based, inclusive) and hidden columns come back under its name, however the part's
+    bytes fall into chunks (the columns before the rows, the merges after them)."""
+    monkeypatch.setattr(layout, "_CHUNK", chunk)
     layouts = xlsx_layouts(_workbook_bytes())
     assert set(layouts) == {"Austritte", "Notes"}
     assert set(layouts["Austritte"].merges) == {Merge(2, 0, 3, 0), Merge(2, 1, 2, 2)}

@@ -99,14 +99,43 @@ def _merge(match: re.Match[bytes]) -> Merge:
     )
 
 
+_SHEET_DATA_TAG = re.compile(rb"<(/?)(?:\w+:)?sheetData\b[^>]*?(/?)>")
+
+
+def _sheet_data_tags(chunk: bytes) -> Iterator[tuple[int, int, bool, bool]]:
+    """Where ``<sheetData>`` opens or closes in ``chunk``: (start, end, closing, self-closing). Found by a plain
+    byte search, so the cells between cost no regular expression."""
+    at = chunk.find(b"sheetData")
+    while at != -1:
+        start = chunk.rfind(b"<", 0, at)
+        tag = _SHEET_DATA_TAG.match(chunk, start) if start != -1 else None
+        if tag is not None and tag.end() > at:
+            yield tag.start(), tag.end(), tag.group(1) == b"/", tag.group(2) == b"/"
+        at = chunk.find(b"sheetData", at + len(b"sheetData"))
+
+
 def _scan_sheet(archive: zipfile.ZipFile, part: str) -> SheetLayout:
+    """One pass over the part: ``<col>`` elements come before ``<sheetData>``, ``<mergeCell>`` ones after it (the
+    schema's order), so the rows in between (nearly all the bytes) are only searched for the end of the data."""
     hidden: set[int] = set()
     merges: list[Merge] = []
+    before, after = True, False
     with archive.open(part) as stream:
         for chunk in _chunks(stream):  # type: ignore[arg-type]  # ZipExtFile is a buffered binary stream
-            for element in _COL.findall(chunk):
-                hidden.update(_hidden_range(element))
-            merges += (_merge(match) for match in _MERGE.finditer(chunk))
+            head_end = len(chunk) if before else 0
+            tail_start = 0 if after else len(chunk)
+            for start, end, closing, self_closing in _sheet_data_tags(chunk):
+                if not closing and before:
+                    head_end, before = start, False
+                    tail_start = end if self_closing else len(chunk)
+                    after = self_closing
+                elif closing and not after:
+                    tail_start, after = end, True
+            if head_end:
+                for element in _COL.findall(chunk, 0, head_end):
+                    hidden.update(_hidden_range(element))
+            if after:
+                merges += (_merge(match) for match in _MERGE.finditer(chunk, tail_start))
     return SheetLayout(hidden_columns=frozenset(hidden), merges=tuple(merges))
 
 
