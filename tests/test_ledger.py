@@ -559,8 +559,9 @@ def test_version_1_ledger_migrates_keeping_its_data(ledger_path: Path) -> None:
         assert ledger.confirmed().select("box_user_id", "event_id").rows() == [("1", "ev-1")]
         kept = ledger.rows("run-1").select("file", "row", "login_as_written", "status", "input_note").rows()
         assert kept == [("leavers.csv", 2, "1@example.com", "pending", None)]
+        assert ledger.approvals("run-1").is_empty()  # version 4's table, there and empty
         version = ledger._connection.execute("PRAGMA user_version").fetchone()[0]
-    assert version == len(ledger_module.MIGRATIONS) == 3
+    assert version == len(ledger_module.MIGRATIONS) == 4
 
 
 def test_intent_is_in_flight_until_its_answer_settles_it(ledger: Ledger) -> None:

@@ -158,6 +158,16 @@ REQUEST_SCHEMA: dict[str, pl.DataType] = {
     "user_count": pl.Int64(),
 }
 #: One run of the offboarding.
+#: A person's decision on a run's plan (the approval step).
+APPROVAL_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "decided_at": UTC_DATETIME,
+    "approved": pl.Boolean(),
+    "approver": pl.String(),
+    "comment": pl.String(),
+    "why": pl.String(),  # set when nobody decided (the wait timed out)
+    "fingerprint": pl.String(),  # of the users the plan would terminate
+}
 RUN_SCHEMA: dict[str, pl.DataType] = {
     "run_id": pl.String(),
     "run_key": pl.String(),

@@ -34,6 +34,7 @@ import polars as pl
 
 from box_offboarding.columns import (
     ACCEPTED_SCHEMA,
+    APPROVAL_SCHEMA,
     CONFIRMATION_SCHEMA,
     CONFIRMED_SCHEMA,
     INPUT_SCHEMA,
@@ -173,9 +174,30 @@ def _add_input_note_v3(connection: sqlite3.Connection) -> None:
     connection.execute("ALTER TABLE input_rows ADD COLUMN input_note TEXT")
 
 
+def _add_approvals_v4(connection: sqlite3.Connection) -> None:
+    """Version 4: a person's decision on a run's plan before anything was sent (issue 10's approval step)."""
+    connection.execute(
+        """CREATE TABLE approvals (
+            run_id TEXT NOT NULL REFERENCES runs (run_id),
+            decided_at TEXT NOT NULL,
+            approved INTEGER NOT NULL CHECK (approved IN (0, 1)),
+            approver TEXT NOT NULL,
+            comment TEXT NOT NULL,
+            why TEXT,
+            fingerprint TEXT NOT NULL,
+            PRIMARY KEY (run_id, decided_at)
+        )"""
+    )
+
+
 #: Schema migrations: step ``i`` takes a ledger from version ``i`` to ``i + 1`` (inside one transaction).
 #: Add a step here (never edit a shipped one) to change the schema; opening an older file applies the rest.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_schema_v1, _name_box_user_id_v2, _add_input_note_v3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _create_schema_v1,
+    _name_box_user_id_v2,
+    _add_input_note_v3,
+    _add_approvals_v4,
+]
 
 
 class Ledger:
@@ -280,6 +302,32 @@ class Ledger:
             ).rowcount
             if updated == 0:
                 raise LedgerError(f"run {run_id} is not in the ledger")
+
+    def record_approval(
+        self,
+        run_id: str,
+        *,
+        approved: bool,
+        approver: str,
+        comment: str,
+        why: str | None,
+        fingerprint: str,
+        decided_at: datetime,
+    ) -> None:
+        """Keep a person's decision on a run's plan (or that nobody decided in time)."""
+        with self._transaction() as connection:
+            connection.execute(
+                "INSERT INTO approvals (run_id, decided_at, approved, approver, comment, why, fingerprint)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, _timestamp_text(decided_at), int(approved), approver, comment, why, fingerprint),
+            )
+
+    def approvals(self, run_id: str) -> pl.DataFrame:
+        """The decisions taken on a run's plan, oldest first (see :data:`APPROVAL_SCHEMA`)."""
+        columns = ", ".join(APPROVAL_SCHEMA)
+        return self._frame(
+            f"SELECT {columns} FROM approvals WHERE run_id = ? ORDER BY decided_at", (run_id,), APPROVAL_SCHEMA
+        )
 
     def runs(self) -> pl.DataFrame:
         """Every run, oldest first (see :data:`RUN_SCHEMA`)."""

@@ -33,6 +33,7 @@ from pydantic import Field
 from box_offboarding.ingest import expand_inputs
 from box_offboarding.outcome import RecheckOutcome, RunOutcome
 from box_offboarding.pipeline import run_offboarding
+from box_offboarding.prefect_approval import prefect_approver
 from box_offboarding.recheck import recheck_pending
 from box_offboarding.report import summary_text
 from box_offboarding.settings import BoxSettings, Settings, load_settings
@@ -196,8 +197,10 @@ async def offboard_with(settings: Settings, *, inputs: list[str] | None, as_of: 
     paths = expand_inputs(inputs or [settings.inbox_dir])
     artifact_id = await acreate_progress_artifact(0.0, key="offboarding-progress", description="Termination")
     progress = ProgressArtifact(artifact_id)
+    approver = prefect_approver(timeout_seconds=settings.approval_timeout_seconds,
+                                poll_seconds=settings.approval_poll_seconds)  # fmt: skip
     outcome = await run_offboarding(
-        paths, settings=settings, as_of=as_of or settings.today(), progress=progress, stage=as_task
+        paths, settings=settings, as_of=as_of or settings.today(), progress=progress, stage=as_task, approver=approver
     )
     await progress.finish()
     await publish_artifacts(outcome)

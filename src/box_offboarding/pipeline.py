@@ -21,6 +21,7 @@ from uuid import uuid4
 
 import polars as pl
 
+from box_offboarding.approval import ApprovalMode, ApprovalRequest, Approver, needs_approval, plan_fingerprint
 from box_offboarding.box.client import BoxClient
 from box_offboarding.columns import ACCEPTED_SCHEMA, REPORT_COLUMNS
 from box_offboarding.delivery import DeliveryResult, deliver_report
@@ -158,6 +159,47 @@ async def plan_stage(
     if settings.dry_run or guard is not None:
         planned = mark_planned(planned, guard=guard)
     return Plan(rows=planned, targets=targets, blast_radius=guard)
+
+
+# --- stage 2b: a person's approval (Prefect runs) -----------------------------------------------------------------
+
+
+async def approval_stage(
+    plan: Plan, ingested: IngestResult, context: RunContext, *, ledger: Ledger, approver: Approver
+) -> tuple[Plan, str | None]:
+    """Show the plan (a plan report and the approver's view) and wait for the decision; record it. Approved: the
+    plan to send (the guard lifted if it had tripped). Not approved: the plan's targets stay ``planned`` and the
+    stop reason says why."""
+    awaiting = "waiting for a person's approval"
+    shown = plan.rows if plan.blast_radius is not None else mark_planned(plan.rows, guard=None, why=awaiting)
+    plan_report = report_stage(shown, ingested, context, api_calls={}, aborted="waiting for approval: plan only",
+                               finished_at=datetime.now(UTC))  # fmt: skip
+    targets = plan.targets.join(
+        plan.rows.select("box_user_id", "login", "name", "file", "sheet", "row").unique("box_user_id", keep="first"),
+        on=["box_user_id", "login"], how="left", maintain_order="left",
+    )  # fmt: skip
+    request = ApprovalRequest(
+        run_id=context.run_id, as_of=str(context.as_of), counts=status_counts(shown), targets=targets,
+        plan_report=plan_report, guard=None if plan.blast_radius is None else str(plan.blast_radius),
+        fingerprint=plan_fingerprint(plan.targets),
+    )  # fmt: skip
+    decision = await approver(request)
+    ledger.record_approval(context.run_id, approved=decision.approved, approver=decision.approver,
+                           comment=decision.comment, why=decision.why, fingerprint=request.fingerprint,
+                           decided_at=decision.decided_at)  # fmt: skip
+    context.notes.append(f"plan {request.fingerprint}: {decision.describe()}")
+    if not decision.approved:
+        stopped = f"not sent: {decision.describe()}"
+        return Plan(rows=mark_planned(plan.rows, guard=None, why=stopped), targets=plan.targets,
+                    blast_radius=plan.blast_radius), stopped  # fmt: skip
+    if plan.blast_radius is None:
+        return plan, None
+    lifted = plan.rows.with_columns(
+        pl.when(pl.col("status") == Status.PLANNED.value).then(None).otherwise(pl.col(name)).alias(name)
+        for name in ("status", "reason")
+    )
+    context.notes.append(f"the blast-radius guard ({plan.blast_radius}) was lifted by the approval")
+    return Plan(rows=lifted, targets=plan.targets, blast_radius=None), None
 
 
 # --- stage 3: terminate ------------------------------------------------------------------------------------------
@@ -298,6 +340,7 @@ async def run_offboarding(
     as_of: date,
     progress: ProgressCallback = _no_progress,
     stage: StageWrapper = run_directly,
+    approver: Approver | None = None,
 ) -> RunOutcome:
     """Ingest, validate and resolve, terminate, reconcile, report, deliver. Every input row ends with one status.
 
@@ -309,7 +352,9 @@ async def run_offboarding(
         context = start_run(ledger, paths, settings=settings, as_of=as_of)
         context.progress = progress
         try:
-            outcome = await _run_stages(paths, context, ledger=ledger, protected=protected, stage=stage)
+            outcome = await _run_stages(
+                paths, context, ledger=ledger, protected=protected, stage=stage, approver=approver
+            )
         except Exception as error:
             ledger.finish_run(context.run_id, status=RunStatus.FAILED, finished_at=datetime.now(UTC),
                               report_path=None, summary={"error": f"{type(error).__name__}: {error}"})  # fmt: skip
@@ -325,16 +370,29 @@ async def run_offboarding(
 
 
 async def _run_stages(
-    paths: Sequence[Path], context: RunContext, *, ledger: Ledger, protected: frozenset[str], stage: StageWrapper
+    paths: Sequence[Path],
+    context: RunContext,
+    *,
+    ledger: Ledger,
+    protected: frozenset[str],
+    stage: StageWrapper,
+    approver: Approver | None,
 ) -> RunOutcome:
     settings = context.settings
     ingested = stage(ingest_stage)(paths, context)
     aborted: str | None = None
     async with BoxClient(settings.box) as client:
         plan = await stage(plan_stage)(ingested, context, client=client, ledger=ledger, protected=protected)
+        ledger.record_rows(context.run_id, plan.rows)
+        guard_tripped = plan.blast_radius is not None
+        if approver and needs_approval(ApprovalMode(settings.approval), dry_run=settings.dry_run,
+                                       guard_tripped=guard_tripped):  # fmt: skip
+            plan, aborted = await approval_stage(plan, ingested, context, ledger=ledger, approver=approver)
         rows = plan.rows
         ledger.record_rows(context.run_id, rows)
-        if plan.blast_radius is not None:
+        if aborted is not None:
+            pass
+        elif plan.blast_radius is not None:
             aborted = str(plan.blast_radius)
         elif not settings.dry_run:
             termination = await stage(terminate_stage)(plan, context, client=client, ledger=ledger)

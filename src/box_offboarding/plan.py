@@ -65,7 +65,8 @@ def blast_radius_check(
     return None
 
 
-def mark_planned(rows: pl.DataFrame, *, guard: BlastRadiusError | None) -> pl.DataFrame:
-    """Every undecided row becomes ``planned``: a dry run's, or a run the guard stopped (saying why)."""
-    why = "dry run" if guard is None else f"not sent: {guard}"
+def mark_planned(rows: pl.DataFrame, *, guard: BlastRadiusError | None, why: str | None = None) -> pl.DataFrame:
+    """Every undecided row becomes ``planned``: a dry run's, a run the guard stopped, or one not (yet) approved
+    (``why`` says which; by default the dry run or the guard)."""
+    why = why or ("dry run" if guard is None else f"not sent: {guard}")
     return decide(rows, pl.lit(value=True), Status.PLANNED, pl.lit(why))

@@ -122,6 +122,18 @@ class Settings(BaseSettings):
     max_share: float = Field(0.05, ge=0, le=1, description="... or more than this share of the directory.")
     allow_large_run: bool = Field(False, description="Lift the blast-radius guard for this run.")
 
+    # approval (Prefect runs: README "Deploying on Prefect")
+    approval: Literal["always", "on_guard", "never"] = Field(
+        "never",
+        description="Which live flow runs wait for a person's approval before sending: always (the manual"
+        " deployment), on_guard (only when the blast-radius guard trips: the nightly one) or never (the guard stops"
+        " the run, as on the command line).",
+    )
+    approval_timeout_seconds: float = Field(
+        3600, ge=1, description="How long a run waits for an approval; no answer: nothing is sent."
+    )
+    approval_poll_seconds: float = Field(10, ge=1, description="How often a waiting run checks for the answer.")
+
     # terminate
     dry_run: bool = Field(False, description="Do everything except the termination calls.")
     batch_size: int = Field(100, ge=1, le=1000, description="Users per terminate_sessions call.")
@@ -169,6 +181,7 @@ class Settings(BaseSettings):
             "max_users": str(self.max_users),
             "max_share": str(self.max_share),
             "allow_large_run": str(self.allow_large_run),
+            "approval": self.approval,
             "protect_admins": str(self.protect_admins),
             "force": str(self.force),
             "confirmation_event_types": ",".join(self.confirmation_event_types),
