@@ -132,7 +132,7 @@ _ATTENTION_WIDTHS = (12, 30, 28, 18, 11, 11, 40, 22, 12, 7, 12)
 _WRAPPED = frozenset({"what_to_do", "reason", "file", "name"})
 _ROW_HEIGHT = 15.0  # points per line of 11-point text
 #: Summary column widths (A to F: labels, values, and the Inputs table's six columns); the chart sits right of them.
-_SUMMARY_WIDTHS = (34, 28, 12, 12, 11, 44)
+_SUMMARY_WIDTHS = (34, 28, 12, 12, 11, 48)
 _CHART_ANCHOR = "H2"
 
 
@@ -250,6 +250,14 @@ class _Styles:
         if isinstance(value, date):
             return self.cell(value, self.date)
         return value
+
+    def wrapped_text(self, value: str) -> Any:
+        """A string cell whose text wraps within its column (and stays a string whatever its first character)."""
+        value = _xml_safe(value)
+        literal = value.startswith(FORMULA_TRIGGERS) or value in ERROR_CODES
+        cell = self.cell(value, self.wrapped_literal if literal else self.wrapped)
+        cell.data_type = "s"
+        return cell
 
     def bold(self, value: str) -> Any:
         return self.cell(_xml_safe(value), self.header)
@@ -377,11 +385,9 @@ def _attention_cell(styles: _Styles, name: str, value: Any) -> Any:
         return styles.cell(value, styles.attention.get(value, styles.urgent))
     if not isinstance(value, str):
         return styles.cell(value, styles.top)
-    if value.startswith(FORMULA_TRIGGERS) or value in ERROR_CODES:
-        style = styles.wrapped_literal
-    else:
-        style = styles.wrapped if name in _WRAPPED else styles.top
-    cell = styles.cell(value, style)
+    if name in _WRAPPED or value.startswith(FORMULA_TRIGGERS) or value in ERROR_CODES:
+        return styles.wrapped_text(value)
+    cell = styles.cell(value, styles.top)
     cell.data_type = "s"
     return cell
 
@@ -469,8 +475,16 @@ def _write_summary(
     rows += [*_table("Timings", ("stage", "seconds"), ((k, round(v, 3)) for k, v in summary.timings.items())), []]
     rows += [*_table("Settings", ("setting", "value"), summary.settings.items()), []]
     rows += _table("Notes", ("note",), ([note] for note in summary.notes))
-    for row in rows:
-        sheet.append([styles.bold(value.text) if isinstance(value, _Bold) else styles.any(value) for value in row])
+    last = len(_SUMMARY_WIDTHS) - 1  # text in the last column (the Inputs' "columns read") wraps within the page
+    for number, row in enumerate(rows, start=1):
+        cells = [styles.bold(value.text) if isinstance(value, _Bold) else styles.any(value) for value in row]
+        text = row[last] if len(row) > last else None
+        if isinstance(text, str) and len(text) > _SUMMARY_WIDTHS[last]:
+            cells[last] = styles.wrapped_text(text)
+            sheet.row_dimensions[number].height = _ROW_HEIGHT * len(
+                textwrap.wrap(text, width=int(_SUMMARY_WIDTHS[last]))
+            )
+        sheet.append(cells)
     sheet.add_chart(_status_chart(sheet, first_row=counts_first_row, last_row=counts_first_row + len(counts) - 1))
 
 
