@@ -20,6 +20,7 @@ is owner-only by default: it holds personal data.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import tempfile
@@ -372,10 +373,13 @@ def _write_attention(sheet: Any, styles: _Styles, frame: pl.DataFrame) -> None:
 
 def _lines(row: Mapping[str, Any], widths: Mapping[str, float], *, wrapped: Iterable[str]) -> int:
     """How many lines the tallest wrapped cell of ``row`` takes (a character is about one width unit)."""
-    return max(
-        (len(textwrap.wrap(row[name], width=int(widths[name]))) for name in wrapped if isinstance(row[name], str)),
-        default=1,
-    )
+    return max((_line_count(row[name], int(widths[name])) for name in wrapped if isinstance(row[name], str)), default=1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_count(text: str, width: int) -> int:
+    """Lines ``text`` wraps to at ``width`` characters (cached: the same reasons and actions recur on many rows)."""
+    return 1 if len(text) <= width else len(textwrap.wrap(text, width=width))
 
 
 def _attention_cell(styles: _Styles, name: str, value: Any) -> Any:
