@@ -207,11 +207,12 @@ class _Styles:
         self.date = self._build(number_format=DATE_FORMAT)
         self.datetime = self._build(number_format=DATETIME_FORMAT)
         self.literal_text = self._build(quotePrefix=True)
-        self.wrapped = self._build(alignment=Alignment(wrap_text=True, vertical="top"))
-        self.wrapped_literal = self._build(alignment=Alignment(wrap_text=True, vertical="top"), quotePrefix=True)
-        self.top = self._build(alignment=Alignment(vertical="top"))
-        self.wrapped_header = self._build(font=Font(bold=True), alignment=Alignment(wrap_text=True, vertical="top"))
-        top = Alignment(vertical="top")
+        # The Attention sheet's cells: text at the top of rows made tall for wrapped text, labels filled.
+        top, wrap = Alignment(vertical="top"), Alignment(wrap_text=True, vertical="top")
+        self.top = self._build(alignment=top)
+        self.wrapped = self._build(alignment=wrap)
+        self.wrapped_literal = self._build(alignment=wrap, quotePrefix=True)
+        self.wrapped_header = self._build(font=Font(bold=True), alignment=wrap)
         self.attention = {
             status.value: self._build(fill=PatternFill(fill_type="solid", fgColor=rgb), alignment=top)
             for status, rgb in STATUS_FILLS.items()
@@ -485,9 +486,7 @@ def _write_summary(
         text = row[last] if len(row) > last else None
         if isinstance(text, str) and len(text) > _SUMMARY_WIDTHS[last]:
             cells[last] = styles.wrapped_text(text)
-            sheet.row_dimensions[number].height = _ROW_HEIGHT * len(
-                textwrap.wrap(text, width=int(_SUMMARY_WIDTHS[last]))
-            )
+            sheet.row_dimensions[number].height = _ROW_HEIGHT * _line_count(text, int(_SUMMARY_WIDTHS[last]))
         sheet.append(cells)
     sheet.add_chart(_status_chart(sheet, first_row=counts_first_row, last_row=counts_first_row + len(counts) - 1))
 
