@@ -22,7 +22,7 @@ from box_offboarding.statuses import Status
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "reports" / "screenshots"
 TOOLS = ("soffice", "pdftoppm", "pdftotext", "pdfinfo")
-INSTALL = "apt-get install -y --no-install-recommends libreoffice-calc poppler-utils"
+INSTALL = "apt-get install -y --no-install-recommends libreoffice-calc-nogui poppler-utils"
 FINISHED = datetime(2026, 11, 29, 2, 9, tzinfo=UTC)
 CONFIRMED_ROWS = 900  # one status dominates the chart: 900 confirmed beside 3 of each status that needs a person
 REASONS = {
