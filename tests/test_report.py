@@ -20,16 +20,25 @@ from openpyxl import load_workbook
 from box_offboarding.columns import FILE_ERROR_SCHEMA, INPUT_SCHEMA, REPORT_COLUMNS, RESULT_SCHEMA
 from box_offboarding.ingest import INPUTS_SCHEMA
 from box_offboarding.report import (
+    ATTENTION_ACTIONS,
+    ATTENTION_COLUMNS,
     DATE_FORMAT,
     DATETIME_FORMAT,
+    RELOGIN,
+    RELOGIN_ACTION,
+    SHEETS,
     STATUS_FILLS,
+    UNKNOWN,
+    UNREAD,
+    UNREAD_ACTION,
     RunSummary,
+    attention_frame,
     remove_stale_temp_files,
     report_path,
     status_counts,
     write_report,
 )
-from box_offboarding.statuses import Status
+from box_offboarding.statuses import ATTENTION_STATUSES, Status
 
 SCHEMA = {name: {**INPUT_SCHEMA, **RESULT_SCHEMA}[name] for name in REPORT_COLUMNS}
 TEXT_COLUMNS = [name for name, dtype in SCHEMA.items() if dtype == pl.String]
@@ -114,9 +123,9 @@ def section(workbook: Any, title: str) -> list[tuple[Any, ...]]:
 
 
 def test_sheets_and_users_header(tmp_path: Path) -> None:
-    """The workbook has Summary, Users, Errors in that order, and Users' header is exactly REPORT_COLUMNS."""
+    """The workbook has Attention, Summary, Users, Errors in that order, and Users' header is exactly REPORT_COLUMNS."""
     workbook = write_and_load(tmp_path, users_frame(user_row()))
-    assert workbook.sheetnames == ["Summary", "Users", "Errors"]
+    assert workbook.sheetnames == ["Attention", "Summary", "Users", "Errors"] == list(SHEETS)
     assert tuple(next(workbook["Users"].iter_rows(values_only=True))) == REPORT_COLUMNS
 
 
@@ -470,3 +479,128 @@ def test_stale_temp_files_of_killed_runs_are_removed(tmp_path: Path) -> None:
     assert remove_stale_temp_files(tmp_path) == [old]
     assert not old.exists()
     assert fresh.exists()
+
+
+# --- Attention sheet -------------------------------------------------------------------------------------------------
+
+
+def attention_of(workbook: Any) -> list[dict[str, Any]]:
+    """The Attention sheet's rows as dicts keyed by ATTENTION_COLUMNS."""
+    rows = list(workbook["Attention"].iter_rows(min_row=2, values_only=True))
+    return [dict(zip(ATTENTION_COLUMNS, row, strict=True)) for row in rows]
+
+
+def test_attention_actions_cover_every_status_a_person_must_see() -> None:
+    """Every status the run page flags has an action, and so do invalid and pending rows; done rows have none."""
+    assert set(ATTENTION_STATUSES) | {Status.INVALID, Status.PENDING} <= set(ATTENTION_ACTIONS)
+    assert not {Status.CONFIRMED, Status.DUPLICATE, Status.DEFERRED, Status.SKIPPED, Status.PLANNED} & set(
+        ATTENTION_ACTIONS
+    )
+
+
+@pytest.mark.parametrize("status", list(ATTENTION_ACTIONS))
+def test_attention_sheet_lists_a_row_with_what_to_do(tmp_path: Path, status: Status) -> None:
+    """A row whose status needs a person is on the Attention sheet with its status, action, login and reason."""
+    users = users_frame(user_row(), user_row(row=7, login="bo@example.com", status=status.value, reason="why"))
+    [row] = attention_of(write_and_load(tmp_path, users))
+    assert (row["attention"], row["what_to_do"]) == (status.value, ATTENTION_ACTIONS[status])
+    assert (row["login"], row["reason"], row["file"], row["sheet"], row["row"]) == (
+        "bo@example.com", "why", "leavers.xlsx", "March", 7,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("status", [Status.CONFIRMED, Status.DUPLICATE, Status.DEFERRED, Status.SKIPPED])
+def test_attention_sheet_leaves_out_rows_that_need_nobody(tmp_path: Path, status: Status) -> None:
+    """A row that is done (or rightly not done) is not on the Attention sheet, which then says so."""
+    workbook = write_and_load(tmp_path, users_frame(user_row(status=status.value)))
+    assert list(workbook["Attention"].iter_rows(min_row=2, values_only=True)) == [
+        ("none", "nothing needs a person", *([None] * (len(ATTENTION_COLUMNS) - 2)))
+    ]
+
+
+def test_invalid_row_shows_what_hr_wrote() -> None:
+    """An invalid row has no normalised login or date: the Attention row shows them as written, to fix in HR."""
+    users = users_frame(
+        user_row(
+            status="invalid",
+            login=None,
+            login_as_written="ada(at)example",
+            termination_date=None,
+            termination_date_as_written="31/02/2026",
+            reason="not an email address",
+        )
+    )
+    [row] = attention_frame(users, errors_frame()).to_dicts()
+    assert (row["login"], row["termination_date"]) == ("ada(at)example", "31/02/2026")
+
+
+def test_attention_order_and_relogins_and_unread_files() -> None:
+    """Unread files first, then invalid, failed, re-logins ... pending; input order within a label."""
+    users = users_frame(
+        user_row(row=2, status="pending"),
+        user_row(row=3, status="failed"),
+        user_row(row=4, status="confirmed", relogin_after_termination=REQUESTED),
+        user_row(row=5, status="invalid"),
+        user_row(row=6, status="failed"),
+        user_row(row=7, status="confirmed"),
+        user_row(row=8, status="pending", relogin_after_termination=REQUESTED),
+    )
+    frame = attention_frame(users, errors_frame(("payroll.xlsx", None, "encrypted")))
+    assert frame.select("attention", "row").rows() == [
+        (UNREAD, None), ("invalid", 5), ("failed", 3), ("failed", 6), (RELOGIN, 4), ("pending", 2), ("pending", 8),
+    ]  # fmt: skip
+    unread, *_, relogin, _, pending_relogin = frame.to_dicts()
+    assert (unread["what_to_do"], unread["reason"], unread["file"]) == (UNREAD_ACTION, "encrypted", "payroll.xlsx")
+    assert (relogin["what_to_do"], relogin["reason"]) == (
+        RELOGIN_ACTION, "sessions terminated; signed in 2026-03-02 01:30 UTC after termination",
+    )  # fmt: skip
+    assert pending_relogin["what_to_do"] == f"{ATTENTION_ACTIONS[Status.PENDING]}; also {RELOGIN_ACTION}"
+
+
+@pytest.mark.parametrize("status", ["weird", None])
+def test_a_row_without_a_known_status_is_never_hidden(status: str | None) -> None:
+    """A status the report does not know (a bug upstream) is flagged, not taken as done."""
+    [row] = attention_frame(users_frame(user_row(status=status)), errors_frame()).to_dicts()
+    assert row["attention"] == UNKNOWN
+    assert row["reason"].startswith(f"status {status or '(none)'}")
+
+
+def test_attention_sheet_wraps_long_text_in_taller_rows(tmp_path: Path) -> None:
+    """A long reason wraps, and its row is tall enough for every line; a short row keeps the default height."""
+    users = users_frame(user_row(status="failed", reason="Box refused " * 20), user_row(row=3, status="not_found"))
+    sheet = write_and_load(tmp_path, users)["Attention"]
+    reason = sheet.cell(row=2, column=ATTENTION_COLUMNS.index("reason") + 1)
+    assert reason.alignment.wrap_text
+    assert sheet.row_dimensions[2].height >= 15 * 6
+    assert sheet.row_dimensions[3].height is None
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:K3"
+
+
+@pytest.mark.parametrize(
+    ("sheet", "landscape", "title_rows"),
+    [("Attention", True, "$1:$1"), ("Summary", True, None), ("Users", True, "$1:$1"), ("Errors", True, "$1:$1")],
+)
+def test_every_sheet_prints_fitted_to_the_page_width(
+    tmp_path: Path, sheet: str, landscape: bool, title_rows: str | None
+) -> None:
+    """One page wide, as many pages down as needed, landscape where wide, the header row on every page."""
+    printed = write_and_load(tmp_path, users_frame(user_row(status="failed")))[sheet]
+    assert printed.sheet_properties.pageSetUpPr.fitToPage
+    assert (printed.page_setup.fitToWidth, printed.page_setup.fitToHeight) == (1, 0)
+    assert printed.page_setup.orientation == ("landscape" if landscape else "portrait")
+    assert printed.print_title_rows == title_rows
+
+
+def test_chart_labels_every_bar_with_its_count(tmp_path: Path) -> None:
+    """Horizontal bars in table order, each labelled with its value: a 9,000-to-3 split still reads "3"."""
+    users = users_frame(user_row()).select(pl.all().repeat_by(900).explode())
+    users = pl.concat([users, users_frame(*(user_row(status="failed") for _ in range(3)))])
+    sheet = write_and_load(tmp_path, users)["Summary"]
+    [chart] = sheet._charts
+    assert chart.type == "bar"
+    assert chart.x_axis.scaling.orientation == "maxMin"
+    assert chart.dataLabels is not None
+    assert chart.dataLabels.showVal
+    assert chart.y_axis.scaling.logBase is None
+    assert chart.anchor._from.col >= len(("file", "sheet", "read_as", "rows", "header_row", "columns"))

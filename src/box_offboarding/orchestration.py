@@ -15,34 +15,26 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar, cast
 from uuid import UUID
 
-import polars as pl
 from prefect import State, flow, get_run_logger, task
-from prefect.artifacts import (
-    acreate_link_artifact,
-    acreate_markdown_artifact,
-    acreate_progress_artifact,
-    acreate_table_artifact,
-    aupdate_progress_artifact,
-)
+from prefect.artifacts import acreate_markdown_artifact, acreate_progress_artifact, aupdate_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.deployments.flow_runs import arun_deployment
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from pydantic import Field
 
+from box_offboarding.artifacts import publish_artifacts
 from box_offboarding.ingest import expand_inputs
 from box_offboarding.outcome import RecheckOutcome, RunOutcome
 from box_offboarding.pipeline import run_offboarding
 from box_offboarding.prefect_approval import prefect_approver
 from box_offboarding.recheck import recheck_pending
-from box_offboarding.report import summary_text
 from box_offboarding.settings import BoxSettings, Settings, load_settings
-from box_offboarding.statuses import ATTENTION_STATUSES, Status
+from box_offboarding.statuses import Status
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-ATTENTION_CAP = 200
 #: How far each stage moves the progress artifact (percent at its start, at its end).
 PROGRESS_SPANS = {"terminate": (0.0, 80.0), "reconcile": (80.0, 100.0)}
 
@@ -81,32 +73,6 @@ class ProgressArtifact:
     async def finish(self) -> None:
         await asyncio.gather(*self.updates)
         await aupdate_progress_artifact(self.artifact_id, 100.0)
-
-
-def attention_rows(outcome: RunOutcome) -> tuple[list[dict[str, Any]], int]:
-    """Rows a person should look at (failed, not_found, protected, re-login), capped; and how many in all."""
-    needs_look = pl.col("status").is_in([status.value for status in ATTENTION_STATUSES])
-    rows = outcome.rows.filter(needs_look | pl.col("relogin_after_termination").is_not_null())
-    shown = rows.head(ATTENTION_CAP).select(
-        "file", "sheet", "row", "login", "status", "reason", pl.col("relogin_after_termination").cast(pl.String)
-    )
-    return shown.to_dicts(), rows.height
-
-
-async def publish_artifacts(outcome: RunOutcome) -> None:
-    """Summary, attention table and a link to the report, for the flow run page."""
-    await acreate_markdown_artifact(summary_text(outcome), key="offboarding-summary", description="Run summary")
-    rows, total = attention_rows(outcome)
-    beyond = f"; {total - ATTENTION_CAP} more in the report" if total > ATTENTION_CAP else ""
-    await acreate_table_artifact(
-        rows or [{"file": "", "sheet": "", "row": None, "login": "", "status": "nothing needs attention"}],
-        key="offboarding-attention",
-        description=f"Rows that need a person: {total}{beyond}",
-    )
-    await acreate_link_artifact(
-        outcome.report.resolve().as_uri(), link_text=outcome.report.name, key="offboarding-report",
-        description="The Excel report",
-    )  # fmt: skip
 
 
 def final_state(outcome: RunOutcome) -> State[Any]:
