@@ -148,7 +148,7 @@ def assert_reports_complete(reports: Path) -> None:
     for path in reports.iterdir():
         if path.suffix == ".xlsx":
             book = openpyxl.load_workbook(path)
-            assert book.sheetnames == ["Summary", "Users", "Errors"], path
+            assert book.sheetnames == ["Attention", "Summary", "Users", "Errors"], path
         else:
             assert path.name.startswith("."), f"unexpected file {path.name}"
             assert path.name.endswith(".tmp"), f"unexpected file {path.name}"

@@ -120,7 +120,9 @@ async def test_offboard_flow_end_to_end(
     )
     assert "| confirmed | 12 |" in artifacts["offboarding-summary"].data
     assert artifacts["offboarding-progress"].data == 100.0
-    assert artifacts["offboarding-report"].data.endswith(Path(result["report"]).name + ")")
+    note = artifacts["offboarding-report"].data
+    assert f"`{Path(result['report']).resolve()}`" in note
+    assert "file://" not in note
 
 
 async def test_flow_fails_when_rows_fail(

@@ -169,7 +169,7 @@ async def offboard_with(settings: Settings, *, inputs: list[str] | None, as_of: 
         paths, settings=settings, as_of=as_of or settings.today(), progress=progress, stage=as_task, approver=approver
     )
     await progress.finish()
-    await publish_artifacts(outcome)
+    await publish_artifacts(outcome, box_web_url=settings.box.web_url)
     get_run_logger().info("report written to %s", outcome.report)
     return final_state(outcome)
 

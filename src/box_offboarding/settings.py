@@ -28,6 +28,10 @@ class BoxSettings(BaseSettings):
 
     base_url: str = Field("https://api.box.com", description="API origin; /2.0 and /oauth2/token hang off it.")
     upload_url: str = Field("https://upload.box.com/api", description="Upload origin; /2.0/files/content.")
+    web_url: str = Field(
+        "https://app.box.com/file",
+        description="Where a person opens an uploaded file: <web_url>/<file id> (the simulator: its /_sim/uploads).",
+    )
     client_id: str = Field("", description="Client-credentials app's client id.")
     client_secret: SecretStr = Field(SecretStr(""), description="Client-credentials app's client secret.")
     enterprise_id: str = Field("", description="Enterprise id (box_subject_id) the service account acts in.")
@@ -72,7 +76,7 @@ class BoxSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _urls_are_http(self) -> BoxSettings:
-        for name in ("base_url", "upload_url"):
+        for name in ("base_url", "upload_url", "web_url"):
             value = getattr(self, name)
             if not value.startswith(("http://", "https://")):
                 raise ValueError(f"BOX_{name.upper()} must start with http:// or https:// (got {value!r})")

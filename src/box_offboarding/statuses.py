@@ -22,7 +22,9 @@ class Status(StrEnum):
 
 
 #: Statuses a person should look at (the run page's attention table).
-ATTENTION_STATUSES = frozenset({Status.FAILED, Status.HELD, Status.NOT_FOUND, Status.PROTECTED})
+ATTENTION_STATUSES = frozenset(
+    {Status.FAILED, Status.INVALID, Status.HELD, Status.NOT_FOUND, Status.PROTECTED, Status.PENDING}
+)
 
 
 class RunStatus(StrEnum):

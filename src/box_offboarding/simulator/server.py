@@ -61,6 +61,7 @@ class SimulatorAddress:
         return {
             "BOX_BASE_URL": self.base_url,
             "BOX_UPLOAD_URL": self.upload_url,
+            "BOX_WEB_URL": f"{self.base_url}/_sim/uploads",
             "BOX_CLIENT_ID": self.config.client_id,
             "BOX_CLIENT_SECRET": self.config.client_secret,
             "BOX_ENTERPRISE_ID": self.config.enterprise_id,
@@ -71,6 +72,7 @@ class SimulatorAddress:
         values: dict[str, Any] = {
             "base_url": self.base_url,
             "upload_url": self.upload_url,
+            "web_url": f"{self.base_url}/_sim/uploads",
             "client_id": self.config.client_id,
             "client_secret": SecretStr(self.config.client_secret),
             "enterprise_id": self.config.enterprise_id,
