@@ -166,10 +166,12 @@ def test_worker_settings_hold_unless_the_run_sets_them(prefect_server: PrefectSe
     """A worker with OFFBOARD_MAX_USERS=1: a deployment run that does not set max_users stops on the guard (the old
     default of 500 would have let it through); a run given max_users=5 terminates all three leavers."""
     with serve(SimulatorConfig(users=60, event_delay_seconds=0)) as sim:
-        hr = write_leavers_csv(tmp_path / "leavers.csv", ordinary_people(sim.people, 3))
-        common = ["dry_run=false", f'inputs=["{hr}"]']
-        held = start_run(prefect_server, "offboard/manual-offboarding", common)
-        chosen = start_run(prefect_server, "offboard/manual-offboarding", [*common, "max_users=5", "as_of=2026-11-29"])
+        people = ordinary_people(sim.people, 6)  # other leavers for each run: they run at once on one ledger
+        first = write_leavers_csv(tmp_path / "first.csv", people[:3])
+        second = write_leavers_csv(tmp_path / "second.csv", people[3:])
+        held = start_run(prefect_server, "offboard/manual-offboarding", ["dry_run=false", f'inputs=["{first}"]'])
+        chosen = start_run(prefect_server, "offboard/manual-offboarding",
+                           ["dry_run=false", f'inputs=["{second}"]', "max_users=5", "as_of=2026-11-29"])  # fmt: skip
         held_id, chosen_id = run_id_of(held), run_id_of(chosen)
         settings = {"OFFBOARD_MAX_USERS": "1", "OFFBOARD_ALLOW_LARGE_RUN": "false", "OFFBOARD_MAX_SHARE": "1"}
         worker_environment = {

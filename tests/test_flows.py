@@ -161,6 +161,21 @@ async def test_attention_table_lists_rows_needing_a_person(
     assert "ghost2@example.com" in table
 
 
+async def test_shard_flow_takes_its_part_and_names_it(
+    prefect_harness: None, simulator: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """offboard_shard with shard 2 of 2: only the leavers of its part, the shard in the run name; both parts add up."""
+    use_simulator(monkeypatch, simulator, tmp_path)
+    hr = leavers_csv(simulator, tmp_path / "l.csv", 12)
+    parameters: dict[str, Any] = {"inputs": [str(hr)], "as_of": AS_OF, "shard_count": 2, "return_state": True}
+    states = [await offboard_shard(**parameters, shard_index=index) for index in (1, 0)]
+    confirmed = [(await state.result())["confirmed"] for state in states]
+    assert sum(confirmed) == 12
+    assert 0 < confirmed[0] < 12
+    flow_run = await flow_run_of(states[0])
+    assert flow_run.name == f"offboard-2026-11-29-live-{str(flow_run.id)[:6]}-shard-2-of-2"
+
+
 async def test_reconcile_flow_confirms_late_events(
     prefect_harness: None, simulator: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
