@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,9 +27,16 @@ from prefect.client.schemas.filters import (
 )
 from prefect.flows import Flow, load_flow_from_entrypoint
 from prefect.utilities.callables import parameter_schema
+from pydantic import MISSING
 
 from box_offboarding.ledger import Ledger
-from box_offboarding.orchestration import offboard, reconcile_pending
+from box_offboarding.orchestration import (
+    offboard,
+    offboard_shard,
+    offboard_sharded,
+    reconcile_pending,
+    settings_given,
+)
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
 from helpers import ordinary_people, write_leavers_csv
 
@@ -108,7 +116,7 @@ async def test_offboard_flow_end_to_end(
     assert result["confirmed"] == 12
     assert Path(result["report"]).exists()
     flow_run = await flow_run_of(state)
-    assert flow_run.name == "offboard-2026-11-29"
+    assert flow_run.name == f"offboard-2026-11-29-live-{str(flow_run.id)[:6]}"
     async with get_client() as client:
         tasks = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
     assert {task.name.rsplit("-", 1)[0] for task in tasks} == {
@@ -148,11 +156,26 @@ async def test_attention_table_lists_rows_needing_a_person(
     hr.write_text("Email,Last Day\nghost1@example.com,2026-11-01\nghost2@example.com,2026-11-01\n", encoding="utf-8")
     state = await run_flow(inputs=[str(hr)], as_of=AS_OF, dry_run=True)
     flow_run = await flow_run_of(state)
-    assert flow_run.name == "offboard-2026-11-29-dry-run"
+    assert flow_run.name == f"offboard-2026-11-29-dry-run-{str(flow_run.id)[:6]}"
     table = (await artifacts_of(flow_run.id))["offboarding-attention"].data
     assert '"not_found"' in table
     assert "ghost1@example.com" in table
     assert "ghost2@example.com" in table
+
+
+async def test_shard_flow_takes_its_part_and_names_it(
+    prefect_harness: None, simulator: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """offboard_shard with shard 2 of 2: only the leavers of its part, the shard in the run name; both parts add up."""
+    use_simulator(monkeypatch, simulator, tmp_path)
+    hr = leavers_csv(simulator, tmp_path / "l.csv", 12)
+    parameters: dict[str, Any] = {"inputs": [str(hr)], "as_of": AS_OF, "shard_count": 2, "return_state": True}
+    states = [await offboard_shard(**parameters, shard_index=index) for index in (1, 0)]
+    confirmed = [(await state.result())["confirmed"] for state in states]
+    assert sum(confirmed) == 12
+    assert 0 < confirmed[0] < 12
+    flow_run = await flow_run_of(states[0])
+    assert flow_run.name == f"offboard-2026-11-29-live-{str(flow_run.id)[:6]}-shard-2-of-2"
 
 
 async def test_reconcile_flow_confirms_late_events(
@@ -235,13 +258,75 @@ def test_deployments_say_what_the_product_promises() -> None:
     assert "client_secret:" not in text
 
 
-def test_every_flow_parameter_is_described_and_bounded() -> None:
-    """The UI form: a description for every parameter, bounds where they exist, a date picker for as_of."""
-    properties = parameter_schema(offboard.fn).model_dump_for_openapi()["properties"]
-    assert all(prop.get("description") for prop in properties.values()), properties
-    assert (properties["batch_size"]["minimum"], properties["batch_size"]["maximum"]) == (1, 1000)
-    assert properties["confirm_timeout_seconds"]["minimum"] == 0
-    assert any(option.get("format") == "date" for option in properties["as_of"]["anyOf"])
+def form_properties(flow: Flow[..., Any]) -> dict[str, dict[str, Any]]:
+    """The flow's parameters as the custom-run form gets them (the schema ``prefect deploy`` publishes)."""
+    return dict(parameter_schema(flow.fn).model_dump_for_openapi()["properties"])
+
+
+@pytest.mark.parametrize("flow", [offboard, offboard_shard, offboard_sharded], ids=lambda flow: flow.fn.__name__)
+def test_every_form_field_has_a_title_one_type_and_no_null(flow: Flow[..., Any]) -> None:
+    """Each field: a human title (not its identifier), a description, one type (no anyOf switch), no null default."""
+    properties = form_properties(flow)
+    for name, prop in properties.items():
+        assert prop["title"] != name, name
+        assert prop["title"][0].isupper(), prop["title"]
+        assert prop.get("description"), name
+        assert isinstance(prop.get("type"), str), (name, prop)
+        assert "anyOf" not in prop, (name, prop)
+        assert prop.get("default", "absent") is not None, name
+        assert "None" not in prop["title"] + prop["description"], name
+    assert len({prop["title"] for prop in properties.values()}) == len(properties)
+
+
+def test_everyday_form_has_no_shard_fields_and_keeps_bounds() -> None:
+    """The nightly/manual form: no shard fields; bounds kept; a date picker; everyday fields before Advanced ones."""
+    everyday, shard = form_properties(offboard), form_properties(offboard_shard)
+    assert not {"shard_index", "shard_count"} & set(everyday)
+    assert set(shard) == set(everyday) | {"shard_index", "shard_count"}
+    assert (everyday["batch_size"]["minimum"], everyday["batch_size"]["maximum"]) == (1, 1000)
+    assert everyday["confirm_timeout_seconds"]["minimum"] == 0
+    assert everyday["as_of"] == everyday["as_of"] | {"type": "string", "format": "date"}
+    order = sorted(everyday, key=lambda name: everyday[name]["position"])
+    advanced = [name for name in order if everyday[name]["title"].startswith("Advanced")]
+    assert order[: len(order) - len(advanced)] == [name for name in order if name not in advanced]
+    assert order[:3] == ["inputs", "as_of", "dry_run"]
+
+
+def test_shard_deployment_runs_the_shard_flow() -> None:
+    """Only shard-offboarding shows shard fields, and the sharded parent starts that deployment by default."""
+    deployments = {deployment["name"]: deployment for deployment in load_deployments()}
+    assert deployments["shard-offboarding"]["entrypoint"].endswith(":offboard_shard")
+    assert all(
+        deployments[name]["entrypoint"].endswith(":offboard") for name in ("nightly-offboarding", "manual-offboarding")
+    )
+    assert offboard_shard.name == offboard.name
+    assert form_properties(offboard_sharded)["deployment"]["default"] == f"{offboard_shard.name}/shard-offboarding"
+
+
+@pytest.mark.parametrize(
+    ("environment", "parameters", "expected"),
+    [
+        ({}, {}, {"max_users": 500, "batch_size": 100, "dry_run": False, "confirm_timeout_seconds": 120.0}),
+        ({"OFFBOARD_MAX_USERS": "50", "OFFBOARD_DRY_RUN": "true"}, {}, {"max_users": 50, "dry_run": True}),
+        ({"OFFBOARD_MAX_USERS": "50"}, {"max_users": MISSING, "email_to": [], "box_folder_id": ""}, {"max_users": 50}),
+        ({"OFFBOARD_MAX_USERS": "50"}, {"max_users": None, "batch_size": None}, {"max_users": 50, "batch_size": 100}),
+        ({"OFFBOARD_MAX_USERS": "50", "OFFBOARD_DRY_RUN": "true"}, {"max_users": 7, "dry_run": False},
+         {"max_users": 7, "dry_run": False}),
+        ({"OFFBOARD_ALLOW_LARGE_RUN": "true"}, {"allow_large_run": False}, {"allow_large_run": False}),
+        ({}, {"email_to": ["a@example.com"], "sheets": ["Leavers"], "protected_path": "p.txt"},
+         {"mail_to": ("a@example.com",), "sheets": ("Leavers",), "protected_path": Path("p.txt")}),
+    ],
+)  # fmt: skip
+async def test_settings_given_lets_only_set_parameters_override_the_worker(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], parameters: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    """A parameter the run was given > the worker's environment > the built-in default; empty ones are not given."""
+    for name in ("CLIENT_ID", "CLIENT_SECRET", "ENTERPRISE_ID", "DEVELOPER_TOKEN"):
+        monkeypatch.setenv(f"BOX_{name}", "x")  # every credential from the environment: no Secret block is read
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = await settings_given(**parameters)
+    assert {name: getattr(settings, name) for name in expected} == expected
 
 
 def test_demo_command_runs_end_to_end(tmp_path: Path) -> None:
@@ -296,4 +381,4 @@ def test_cli_run_with_prefect_runs_the_flow(
             runs = await client.read_flow_runs(sort="START_TIME_DESC", limit=1)  # type: ignore[arg-type]
         return str(runs[0].name)
 
-    assert asyncio.run(latest_flow_run_name()) == "offboard-2026-11-29"
+    assert re.fullmatch(r"offboard-2026-11-29-live-[0-9a-f]{6}", asyncio.run(latest_flow_run_name()))

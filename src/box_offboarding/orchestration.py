@@ -21,7 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.deployments.flow_runs import arun_deployment
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
-from pydantic import Field
+from pydantic import MISSING, Field, WithJsonSchema
 
 from box_offboarding.artifacts import publish_artifacts
 from box_offboarding.ingest import expand_inputs
@@ -34,6 +34,7 @@ from box_offboarding.statuses import Status
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 #: How far each stage moves the progress artifact (percent at its start, at its end).
 PROGRESS_SPANS = {"terminate": (0.0, 80.0), "reconcile": (80.0, 100.0)}
@@ -46,12 +47,15 @@ def as_task(stage: Callable[P, R], /) -> Callable[P, R]:
 
 
 def offboard_run_name() -> str:
-    """``offboard-2026-11-29`` or ``offboard-2026-11-29-dry-run``, with the shard when split."""
-    parameters = flow_run.parameters
-    as_of = parameters.get("as_of") or "today"
-    name = f"offboard-{as_of}" + ("-dry-run" if parameters.get("dry_run") else "")
-    shard_count = parameters.get("shard_count") or 1
-    return name + (f"-shard-{int(parameters.get('shard_index') or 0) + 1}-of-{shard_count}" if shard_count > 1 else "")
+    """``offboard-2026-12-02-live-1a2b3c`` or ``...-dry-run-1a2b3c``: the as-of date the run resolves (today in the
+    worker's time zone when empty), its mode, the start of the run id (unique in the history), the shard when split."""
+    parameters = {name: value for name, value in flow_run.parameters.items() if given(value)}
+    settings = load_settings(**{name: parameters[name] for name in ("dry_run", "shard_count") if name in parameters})
+    as_of = parameters.get("as_of") or settings.today().isoformat()
+    mode = "dry-run" if settings.dry_run else "live"
+    name = f"offboard-{as_of}-{mode}-{str(flow_run.id or '')[:6]}"
+    shard = f"-shard-{int(parameters.get('shard_index', 0)) + 1}-of-{settings.shard_count}"
+    return name + (shard if settings.shard_count > 1 else "")
 
 
 class ProgressArtifact:
@@ -113,49 +117,165 @@ async def box_settings_from_blocks() -> BoxSettings:
     return BoxSettings(**values)
 
 
+def form_field(title: str, description: str, **constraints: Any) -> Any:
+    """A flow parameter as the custom-run form shows it: a human title and a description that says, in words, what
+    an empty field does. Prefect titles fields with their identifiers and merges ``json_schema_extra`` last."""
+    return Field(json_schema_extra={"title": title, "description": description}, **constraints)
+
+
+def one_type(schema: dict[str, Any]) -> WithJsonSchema:
+    """Publish a single type for an optional parameter, so the form shows a plain field (no type switch, no
+    ``Property is type "None"``) while Python still takes None.
+
+    Such parameters default to pydantic's ``MISSING``, which leaves ``default`` out of the published schema: with
+    ``"default": null`` the form sends null, which the server refuses for a single type ("None is not of type
+    'integer'"). Without it the field starts empty and an empty field is not sent: the worker's setting holds.
+    """
+    return WithJsonSchema(schema)
+
+
+_TEXT_LIST = {"type": "array", "items": {"type": "string"}}
+
+# fmt: off
+# The parameters in the order of the form: the everyday ones first, then the "Advanced" ones, then the shard ones.
+HrFiles = Annotated[list[str] | MISSING | None, one_type(_TEXT_LIST), form_field(
+    "HR files",
+    "Files, folders or patterns such as /srv/hr/*.xlsx (Excel or CSV), one per line. Empty: every file in the "
+    "worker's inbox folder (OFFBOARD_INBOX_DIR on the worker).")]
+AsOf = Annotated[date | MISSING | None, one_type({"type": "string", "format": "date"}), form_field(
+    "As-of date",
+    "Offboard the people whose last day is on or before this date. Empty: today, in the worker's time zone.")]
+DryRun = Annotated[bool | MISSING | None, one_type({"type": "boolean"}), form_field(
+    "Dry run (terminate no one)",
+    "On: read, check and report everything, but end no one's Box sessions; the report lists who would be offboarded. "
+    "Off: a live run that ends their sessions. A run started without it (by the API or a schedule) follows the "
+    "worker's setting.")]
+MaxUsers = Annotated[int | MISSING | None, one_type({"type": "integer", "minimum": 0, "maximum": 1_000_000}),
+                     form_field(
+    "Most people to offboard",
+    "Safety stop: the run halts before ending the sessions of more people than this. Empty: the worker's limit "
+    "(500 unless OFFBOARD_MAX_USERS on the worker says otherwise).", ge=0, le=1_000_000)]
+AllowLargeRun = Annotated[bool | MISSING | None, one_type({"type": "boolean"}), form_field(
+    "Allow a large run",
+    "On: lift the safety stop (most people, and the share of the whole Box directory) for this run only. Off: the "
+    "stop holds.")]
+EmailTo = Annotated[list[str] | MISSING | None, one_type(_TEXT_LIST), form_field(
+    "Email the report to",
+    "Addresses that get the Excel report, one per line; the worker's mail server sends it. Empty: the worker's "
+    "recipients, if it has any.")]
+BoxFolderId = Annotated[str | MISSING | None, one_type({"type": "string"}), form_field(
+    "Upload the report to Box folder",
+    "The id of a Box folder (the number at the end of its web address) to upload the report to. Empty: the "
+    "worker's folder, if it has one.")]
+ProtectedPath = Annotated[str | MISSING | None, one_type({"type": "string"}), form_field(
+    "Advanced: never-offboard list",
+    "Path, on the worker, of a text file of logins never to offboard, one per line. Empty: the worker's list, if it "
+    "has one (admins and co-admins are always spared).")]
+Sheets = Annotated[list[str] | MISSING | None, one_type(_TEXT_LIST), form_field(
+    "Advanced: read only these sheets",
+    "Workbook sheet names to read as leavers (any case), one per line. Empty: every sheet that looks like a leaver "
+    "list (a login and a last-day column, a name that does not say rehires, new hires...).")]
+BatchSize = Annotated[int | MISSING | None, one_type({"type": "integer", "minimum": 1, "maximum": 1000}), form_field(
+    "Advanced: people per Box request",
+    "How many people one Box request offboards (1 to 1000). Empty: the worker's setting (100 unless it says "
+    "otherwise).", ge=1, le=1000)]
+ConfirmTimeout = Annotated[float | MISSING | None, one_type({"type": "number", "minimum": 0, "maximum": 86_400}),
+                           form_field(
+    "Advanced: wait for Box's confirmation (seconds)",
+    "How long to wait for Box's admin events that prove the sessions ended; 0: don't wait (the hourly re-check "
+    "picks them up). Empty: the worker's setting (120 unless it says otherwise).", ge=0, le=86_400)]
+ShardIndex = Annotated[int | MISSING | None, one_type({"type": "integer", "minimum": 0, "maximum": 63}), form_field(
+    "Shard number (from 0)",
+    "Which part of a split offboarding this run takes. Set by sharded-offboarding. Empty: 0.", ge=0, le=63)]
+ShardCount = Annotated[int | MISSING | None, one_type({"type": "integer", "minimum": 1, "maximum": 64}), form_field(
+    "Number of shards",
+    "How many parts the offboarding is split into; this run takes only the leavers of its part. Set by "
+    "sharded-offboarding. Empty: 1 (not split).", ge=1, le=64)]
+Shards = Annotated[int, form_field(
+    "Number of shards", "How many runs of the shard deployment to start; each takes its share of the leavers.",
+    ge=1, le=64)]
+ShardDeployment = Annotated[str, form_field(
+    "Advanced: shard deployment", "The deployment each shard runs (FLOW/DEPLOYMENT), in a pool without a limit of 1.")]
+# fmt: on
+
+
+def given(value: object) -> bool:
+    """Whether a run was given this parameter: not left out (MISSING), None, or an empty text or list from the form."""
+    return value is not MISSING and value is not None and value != "" and value != []
+
+
+def given_or_none(value: T | MISSING | None) -> T | None:
+    """The parameter's value when the run was given one, else None."""
+    return None if value is MISSING or not given(value) else value
+
+
+async def settings_given(**parameters: object) -> Settings:
+    """The worker's settings (environment, ``.env``, Secret blocks) under only the parameters this run was given.
+
+    A parameter left out or empty keeps the worker's setting, which keeps the built-in default when the worker has
+    none: a worker started with OFFBOARD_MAX_USERS=50 holds every run that does not set max_users itself.
+    """
+    overrides: dict[str, object] = {name: value for name, value in parameters.items() if given(value)}
+    if "email_to" in overrides:
+        overrides["mail_to"] = tuple(cast("list[str]", overrides.pop("email_to")))
+    if "sheets" in overrides:
+        overrides["sheets"] = tuple(cast("list[str]", overrides["sheets"]))
+    if "protected_path" in overrides:
+        overrides["protected_path"] = Path(cast("str", overrides["protected_path"]))
+    return load_settings(**overrides, box=await box_settings_from_blocks())
+
+
 @flow(name="offboard", flow_run_name=offboard_run_name, log_prints=True)
 async def offboard(
-    inputs: list[str] | None = None,
-    as_of: date | None = None,
-    dry_run: bool = False,
-    batch_size: Annotated[int, Field(ge=1, le=1000)] = 100,
-    max_users: Annotated[int, Field(ge=0, le=1_000_000)] = 500,
-    allow_large_run: bool = False,
-    confirm_timeout_seconds: Annotated[float, Field(ge=0, le=86_400)] = 120.0,
-    protected_path: str | None = None,
-    box_folder_id: str | None = None,
-    email_to: list[str] | None = None,
-    sheets: list[str] | None = None,
-    shard_index: Annotated[int, Field(ge=0, le=63)] = 0,
-    shard_count: Annotated[int, Field(ge=1, le=64)] = 1,
+    inputs: HrFiles = MISSING,
+    as_of: AsOf = MISSING,
+    dry_run: DryRun = MISSING,
+    max_users: MaxUsers = MISSING,
+    allow_large_run: AllowLargeRun = MISSING,
+    email_to: EmailTo = MISSING,
+    box_folder_id: BoxFolderId = MISSING,
+    protected_path: ProtectedPath = MISSING,
+    sheets: Sheets = MISSING,
+    batch_size: BatchSize = MISSING,
+    confirm_timeout_seconds: ConfirmTimeout = MISSING,
 ) -> State[Any]:
     """Offboard leavers: HR files in, Box sessions terminated and proven by admin events, an Excel report out.
 
-    Args:
-        inputs: HR files, folders or globs (.xlsx .xlsm .xls .csv .tsv). Empty: the inbox folder (OFFBOARD_INBOX_DIR).
-        as_of: Terminate people whose termination date is on or before this day. Empty: today in OFFBOARD_TIMEZONE.
-        dry_run: Do everything except the termination calls; rows to terminate are reported as planned.
-        batch_size: Users per terminate_sessions call.
-        max_users: Blast-radius guard: stop before terminating more users than this.
-        allow_large_run: Lift the blast-radius guard (max_users and the share of the directory) for this run.
-        confirm_timeout_seconds: How long to wait for Box's admin events to confirm terminations (0: don't wait).
-        protected_path: File of logins never to terminate, one per line. Empty: OFFBOARD_PROTECTED_PATH.
-        box_folder_id: Also upload the report to this Box folder. Empty: OFFBOARD_BOX_FOLDER_ID.
-        email_to: Also email the report to these addresses (SMTP settings from the environment).
-        sheets: Read only these workbook sheets as leavers (names, any case). Empty: every sheet that looks like a
-            leaver list (a login and a termination-date column, a name that does not say rehires, new hires...).
-        shard_index: This run's part when one offboarding is split across runs (0-based).
-        shard_count: How many parts the offboarding is split into (1: not split).
+    Every parameter left empty keeps the worker's setting (its environment, ``.env`` or Secret blocks), and the
+    built-in default when the worker has none; the form's titles and descriptions are the aliases' above.
     """
-    overrides: dict[str, Any] = {
-        "dry_run": dry_run, "batch_size": batch_size, "max_users": max_users, "allow_large_run": allow_large_run,
-        "confirm_timeout_seconds": confirm_timeout_seconds, "shard_index": shard_index, "shard_count": shard_count,
-        "protected_path": Path(protected_path) if protected_path else None, "box_folder_id": box_folder_id,
-        "mail_to": tuple(email_to) if email_to else None, "sheets": tuple(sheets) if sheets else None,
-    }  # fmt: skip
-    overrides["box"] = await box_settings_from_blocks()
-    settings = load_settings(**{key: value for key, value in overrides.items() if value is not None})
-    return await offboard_with(settings, inputs=inputs, as_of=as_of)
+    settings = await settings_given(
+        dry_run=dry_run, max_users=max_users, allow_large_run=allow_large_run, email_to=email_to,
+        box_folder_id=box_folder_id, protected_path=protected_path, sheets=sheets, batch_size=batch_size,
+        confirm_timeout_seconds=confirm_timeout_seconds,
+    )  # fmt: skip
+    return await offboard_with(settings, inputs=given_or_none(inputs), as_of=given_or_none(as_of))
+
+
+@flow(name="offboard", flow_run_name=offboard_run_name, log_prints=True)
+async def offboard_shard(
+    inputs: HrFiles = MISSING,
+    as_of: AsOf = MISSING,
+    dry_run: DryRun = MISSING,
+    max_users: MaxUsers = MISSING,
+    allow_large_run: AllowLargeRun = MISSING,
+    email_to: EmailTo = MISSING,
+    box_folder_id: BoxFolderId = MISSING,
+    protected_path: ProtectedPath = MISSING,
+    sheets: Sheets = MISSING,
+    batch_size: BatchSize = MISSING,
+    confirm_timeout_seconds: ConfirmTimeout = MISSING,
+    shard_index: ShardIndex = MISSING,
+    shard_count: ShardCount = MISSING,
+) -> State[Any]:
+    """One shard of a split offboarding: the ``offboard`` flow (same name, same history) on the leavers whose login
+    hashes to ``shard_index``. Only the shard deployment uses it, so the everyday form has no shard fields."""
+    settings = await settings_given(
+        dry_run=dry_run, max_users=max_users, allow_large_run=allow_large_run, email_to=email_to,
+        box_folder_id=box_folder_id, protected_path=protected_path, sheets=sheets, batch_size=batch_size,
+        confirm_timeout_seconds=confirm_timeout_seconds, shard_index=shard_index, shard_count=shard_count,
+    )  # fmt: skip
+    return await offboard_with(settings, inputs=given_or_none(inputs), as_of=given_or_none(as_of))
 
 
 async def offboard_with(settings: Settings, *, inputs: list[str] | None, as_of: date | None) -> State[Any]:
@@ -200,27 +320,23 @@ async def reconcile_pending() -> dict[str, int]:
 
 @flow(name="offboard-sharded", log_prints=True)
 async def offboard_sharded(
-    inputs: list[str] | None = None,
-    as_of: date | None = None,
-    shards: Annotated[int, Field(ge=1, le=64)] = 2,
-    deployment: str = "offboard/shard-offboarding",
-    dry_run: bool = True,
-    allow_large_run: bool = False,
+    inputs: HrFiles = MISSING,
+    as_of: AsOf = MISSING,
+    shards: Shards = 2,
+    dry_run: DryRun = MISSING,
+    allow_large_run: AllowLargeRun = MISSING,
+    deployment: ShardDeployment = "offboard/shard-offboarding",
 ) -> State[Any]:
     """Split one large offboarding across several runs of a deployment (several workers), sharing Box's budget.
 
-    Args:
-        inputs: HR files, folders or globs, as every shard reads them (each keeps the logins that hash to it).
-        as_of: As-of date for every shard. Empty: today.
-        shards: How many child runs.
-        deployment: The deployment each shard runs (FLOW/DEPLOYMENT), in a pool without a limit of 1.
-        dry_run: Passed to every shard.
-        allow_large_run: Passed to every shard: each shard's blast-radius guard counts only its own users.
+    Each shard reads every input and keeps the logins that hash to it; a parameter left empty is not passed on, so
+    every shard keeps its worker's setting. Allow a large run counts per shard: each guard sees only its own users.
     """
-    parameters: dict[str, Any] = {"inputs": inputs, "dry_run": dry_run, "allow_large_run": allow_large_run,
-                                  "shard_count": shards}  # fmt: skip
-    if as_of is not None:
-        parameters["as_of"] = as_of.isoformat()
+    chosen = {"inputs": inputs, "dry_run": dry_run, "allow_large_run": allow_large_run}
+    parameters: dict[str, Any] = {name: value for name, value in chosen.items() if given(value)}
+    parameters["shard_count"] = shards
+    if (day := given_or_none(as_of)) is not None:
+        parameters["as_of"] = day.isoformat()
     runs = await asyncio.gather(
         *(
             arun_deployment(deployment, parameters={**parameters, "shard_index": index}, timeout=None, as_subflow=True)
