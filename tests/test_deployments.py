@@ -139,9 +139,16 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
             server.wait(timeout=30)
 
 
+#: These runs test which settings win, not the approval step (tests/test_approval.py): a run-level job variable
+#: takes the manual deployment's OFFBOARD_APPROVAL=always away, as an operator could for an API-started run.
+NO_APPROVAL = 'env={"OFFBOARD_APPROVAL": "never"}'
+
+
 def start_run(server: PrefectServer, deployment: str, parameters: Sequence[str]) -> subprocess.Popen[str]:
-    """``prefect deployment run DEPLOYMENT --param ...`` started (several can start at once)."""
-    args = [PREFECT, "deployment", "run", deployment, *(part for param in parameters for part in ("--param", param))]
+    """``prefect deployment run DEPLOYMENT --param ...`` started (several can start at once), without the approval
+    step."""
+    args = [PREFECT, "deployment", "run", deployment, "--job-variable", NO_APPROVAL,
+            *(part for param in parameters for part in ("--param", param))]  # fmt: skip
     return subprocess.Popen(args, cwd=ROOT, env=server.environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)  # fmt: skip
 

@@ -37,6 +37,7 @@ from box_offboarding.orchestration import (
     reconcile_pending,
     settings_given,
 )
+from box_offboarding.settings import Settings
 from box_offboarding.simulator import RunningSimulator, SimulatorConfig, run_simulator
 from helpers import ordinary_people, write_leavers_csv
 
@@ -245,14 +246,19 @@ def test_deployment_parameters_fit_the_flow_schema(deployment: dict[str, Any]) -
 
 
 def test_deployments_say_what_the_product_promises() -> None:
-    """Nightly at 02:00 and live; manual a dry run by default; reconcile hourly; credentials not in the file."""
+    """Nightly at 02:00 and live, waiting for a person only when its guard trips; manual a dry run by default whose
+    live runs always wait for approval; reconcile hourly; credentials not in the file."""
     deployments = {deployment["name"]: deployment for deployment in load_deployments()}
     assert deployments["nightly-offboarding"]["schedules"][0]["cron"] == "0 2 * * *"
     assert deployments["nightly-offboarding"]["parameters"]["dry_run"] is False
     assert deployments["manual-offboarding"]["parameters"]["dry_run"] is True
     assert "schedules" not in deployments["manual-offboarding"]
     assert deployments["reconcile-pending"]["schedules"][0]["interval"] == 3600
-    assert deployments["nightly-offboarding"]["work_pool"] == deployments["manual-offboarding"]["work_pool"]
+    nightly, manual = deployments["nightly-offboarding"]["work_pool"], deployments["manual-offboarding"]["work_pool"]
+    assert nightly["name"] == manual["name"]
+    assert nightly["job_variables"]["env"]["OFFBOARD_APPROVAL"] == "on_guard"
+    assert manual["job_variables"]["env"]["OFFBOARD_APPROVAL"] == "always"
+    assert [Settings(approval=mode).approval for mode in ("on_guard", "always")] == ["on_guard", "always"]
     text = (ROOT / "prefect.yaml").read_text(encoding="utf-8")
     assert "BOX_CLIENT_SECRET=" not in text
     assert "client_secret:" not in text
