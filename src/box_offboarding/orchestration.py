@@ -148,8 +148,9 @@ AsOf = Annotated[date | MISSING | None, one_type({"type": "string", "format": "d
 DryRun = Annotated[bool | MISSING | None, one_type({"type": "boolean"}), form_field(
     "Dry run (terminate no one)",
     "On: read, check and report everything, but end no one's Box sessions; the report lists who would be offboarded. "
-    "Off: a live run that ends their sessions. A run started without it (by the API or a schedule) follows the "
-    "worker's setting.")]
+    "Off: a live run that ends their sessions (from manual-offboarding, only after a person approves its plan: the "
+    "run waits, Paused, for Resume). A run started without it (by the API or a schedule) follows the worker's "
+    "setting.")]
 MaxUsers = Annotated[int | MISSING | None, one_type({"type": "integer", "minimum": 0, "maximum": 1_000_000}),
                      form_field(
     "Most people to offboard",
