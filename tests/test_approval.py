@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
@@ -106,6 +107,11 @@ def test_an_approved_plan_is_sent_and_the_decision_kept(simulator: RunningSimula
         (True, "Jane Admin", "ticket 42", request.fingerprint)
     ]
     assert f"plan {request.fingerprint}: approved by Jane Admin at 2026-11-29 09:30 UTC: 'ticket 42'" in outcome.notes
+    summary = {row[0]: row[1] for row in openpyxl.load_workbook(outcome.report)["Summary"].iter_rows(values_only=True)}
+    assert (
+        summary["Approval"]
+        == f"approved by Jane Admin at 2026-11-29 09:30 UTC: 'ticket 42' (plan {request.fingerprint})"
+    )
 
 
 def test_a_rejected_plan_sends_nothing(simulator: RunningSimulator, tmp_path: Path) -> None:

@@ -86,6 +86,7 @@ class RunContext:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     progress: ProgressCallback = _no_progress
+    approval: str | None = None  # the approver's decision, for the report's Summary
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
@@ -187,6 +188,7 @@ async def approval_stage(
     ledger.record_approval(context.run_id, approved=decision.approved, approver=decision.approver,
                            comment=decision.comment, why=decision.why, fingerprint=request.fingerprint,
                            decided_at=decision.decided_at)  # fmt: skip
+    context.approval = f"{decision.describe()} (plan {request.fingerprint})"
     context.notes.append(f"plan {request.fingerprint}: {decision.describe()}")
     if not decision.approved:
         stopped = f"not sent: {decision.describe()}"
@@ -315,6 +317,7 @@ def report_stage(
             settings=context.settings.safe_summary(),
             notes=list(context.notes),
             aborted=aborted,
+            approval=context.approval,
         )
         path = report_path(context.settings.report_dir, run_id=context.run_id, now=finished_at)
         return write_report(path, users=rows.select(REPORT_COLUMNS), errors=ingested.errors, summary=summary)

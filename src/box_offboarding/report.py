@@ -152,6 +152,7 @@ class RunSummary:
     settings: Mapping[str, str]  # safe settings only: the caller never passes secrets
     notes: Sequence[str] = ()
     aborted: str | None = None  # why the run stopped before terminating, if it did
+    approval: str | None = None  # a person's decision on the plan, when the run asked for one
 
 
 def report_path(report_dir: Path, *, run_id: str, now: datetime) -> Path:
@@ -501,6 +502,7 @@ def _run_rows(summary: RunSummary) -> list[list[object]]:
         ["Finished (UTC)", summary.finished_at],
         ["Duration (seconds)", round((summary.finished_at - summary.started_at).total_seconds(), 3)],
         ["Aborted", summary.aborted or "no"],
+        ["Approval", summary.approval or "not asked (dry run, or a run that does not wait for a person)"],
         ["Times", "All times in this workbook are UTC."],
     ]
 
