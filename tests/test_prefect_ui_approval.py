@@ -101,7 +101,7 @@ def open_paused_run(browser: Any, server: PrefectServer, run_id: str, case: str)
     """The flow run page, showing Paused and the plan artifact in its Artifacts tab; screenshot saved."""
     page = browser.new_page(viewport={"width": 1280, "height": 1400})
     page.goto(f"{server.url}/runs/flow-run/{run_id}")
-    page.get_by_text("Paused", exact=True).first.wait_for(timeout=60_000)
+    page.get_by_text("Suspended", exact=True).first.wait_for(timeout=60_000)
     page.locator("li.p-tab#artifacts").click()
     page.get_by_text("offboarding-plan").first.wait_for(timeout=30_000)
     screenshot(page, f"{case}-paused")
@@ -142,11 +142,14 @@ def test_a_live_run_waits_and_the_resume_form_decides(
     run_id = start_live_run(prefect_server, hr)
     worker = start_worker(prefect_server, box, tmp_path)
     try:
-        wait_for_state(prefect_server, run_id, worker, "PAUSED")
+        suspended = wait_for_state(prefect_server, run_id, worker, "PAUSED")
+        assert suspended["state"]["name"] == "Suspended"  # its process exits: a worker restart loses nothing
+        worker.communicate(timeout=STATE_TIMEOUT_SECONDS)
         plan = artifacts_of(prefect_server, run_id)["offboarding-plan"]["data"]
         assert all(person.login in plan for person in people), plan
         page = open_paused_run(browser, prefect_server, run_id, case)
         answer_through_resume_form(page, approve=approve, case=case)
+        worker = start_worker(prefect_server, box, tmp_path)  # another worker takes the resumed run
         finished = wait_for_state(prefect_server, run_id, worker, "COMPLETED" if approve else "FAILED")
         page.reload()
         page.get_by_text("Completed" if approve else "Failed", exact=True).first.wait_for(timeout=60_000)
@@ -176,3 +179,40 @@ def test_a_live_run_waits_and_the_resume_form_decides(
         assert "'ticket 42'" in finished["state"]["message"]
         assert terminate_calls(box) == calls_before
         assert stats["users_terminated"] == terminated_before
+
+
+def resume_through_api(server: PrefectServer, run_id: str, run_input: dict[str, Any]) -> None:
+    """Resume a suspended run with ``run_input``, as the UI's form does."""
+    with server.api() as api:
+        api.post(f"/flow_runs/{run_id}/resume", json={"run_input": run_input}).raise_for_status()
+
+
+def test_an_approval_is_for_the_plan_shown_a_changed_plan_is_asked_again(
+    prefect_server: PrefectServer, box: Served, tmp_path: Path
+) -> None:
+    """Suspended, approved, then the HR file changes before the run resumes: the resumed run plans a different set
+    of people, so it does not use the approval given for the first plan; it suspends again with the new plan, and
+    nothing has been sent."""
+    people = ordinary_people(box.people, 3 * LEAVERS)[2 * LEAVERS :]
+    hr = write_leavers_csv(tmp_path / "leavers.csv", people[:2])
+    calls_before = terminate_calls(box)
+    run_id = start_live_run(prefect_server, hr)
+    worker = start_worker(prefect_server, box, tmp_path)
+    try:
+        wait_for_state(prefect_server, run_id, worker, "PAUSED")
+        worker.communicate(timeout=STATE_TIMEOUT_SECONDS)
+        first_plan = artifacts_of(prefect_server, run_id)["offboarding-plan"]["data"]
+        write_leavers_csv(hr, people)  # HR adds a leaver while the run waits
+        resume_through_api(prefect_server, run_id, {"approve": True, "approver": "Jane Admin", "comment": "ok"})
+        worker = start_worker(prefect_server, box, tmp_path)
+        asked_again = wait_for_state(prefect_server, run_id, worker, "PAUSED")
+        worker.communicate(timeout=STATE_TIMEOUT_SECONDS)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.communicate(timeout=30)
+    second_plan = artifacts_of(prefect_server, run_id)["offboarding-plan"]["data"]
+    assert asked_again["state"]["name"] == "Suspended"
+    assert people[2].login not in first_plan
+    assert people[2].login in second_plan
+    assert terminate_calls(box) == calls_before

@@ -7,10 +7,9 @@ one), ``never`` (the command line: the guard stops the run, ``--allow-large-run`
 a rejection, or no answer within ``OFFBOARD_APPROVAL_TIMEOUT_SECONDS``, sends nothing and the run ends stopped, saying
 why. The decision is recorded in the ledger and in the run's notes (so on the report's Summary).
 
-The Prefect side (:mod:`box_offboarding.prefect_approval`) publishes the plan as artifacts and pauses the flow run
-with a typed input form (approve yes/no, name, comment) that the UI shows on "Resume". The wait runs in the flow
-run's process (``pause_flow_run``): a worker restart while it waits ends that run with nothing sent, and the next run
-plans again.
+The Prefect side (:mod:`box_offboarding.prefect_approval`) publishes the plan as artifacts and suspends the flow run
+with a typed input form (approve yes/no, name, comment) that the UI shows on "Resume"; the answer is bound to the
+plan's fingerprint, so a plan that changed while the run waited is asked again.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import apause_flow_run
+from prefect.flow_runs import apause_flow_run, asuspend_flow_run
 from prefect.input import RunInput
 from prefect.states import Running
 from pydantic import Field
@@ -23,11 +23,25 @@ PREFECT_DEADLINE_MARGIN_SECONDS = 300
 
 
 def prefect_approver(*, timeout_seconds: float, poll_seconds: float) -> Approver:
-    """An approver that publishes the plan on the flow run page and pauses the run until a person resumes it with
-    the approval form, or ``timeout_seconds`` pass (then the run is set running again, to end saying why)."""
+    """An approver that publishes the plan on the flow run page and waits for a person to resume the run with the
+    approval form, or for ``timeout_seconds`` to pass.
+
+    A deployment's run is **suspended**: its process exits (a worker may restart meanwhile) and Prefect runs the flow
+    again once resumed. That run plans again and asks with the same key, the fingerprint of its targets: the same
+    plan gets the answer already given; a plan that changed meanwhile (other HR files) is a new question, asked
+    anew, so what is sent is always what a person approved. Past the timeout Prefect fails the suspended run itself
+    ("never resumed"). A run without a deployment (the CLI's ``--prefect``, tests) waits in its process instead
+    (``pause_flow_run``), and past the timeout ends saying so."""
 
     async def ask(request: ApprovalRequest) -> ApprovalDecision:
         await acreate_markdown_artifact(plan_markdown(request), key="offboarding-plan", description="Plan to approve")
+        context = FlowRunContext.get()
+        if context is not None and context.flow_run is not None and context.flow_run.deployment_id is not None:
+            answer = await asuspend_flow_run(
+                wait_for_input=ApprovalForm, timeout=int(timeout_seconds), key=f"approval-{request.fingerprint}"
+            )
+            assert answer is not None  # first asked: the process exits (Pause); asked again: the form's answer
+            return _decision(answer)
         pause = apause_flow_run(
             wait_for_input=ApprovalForm,
             timeout=int(timeout_seconds) + PREFECT_DEADLINE_MARGIN_SECONDS,
@@ -38,10 +52,14 @@ def prefect_approver(*, timeout_seconds: float, poll_seconds: float) -> Approver
         except (TimeoutError, FlowPauseTimeout):
             await _running_again(f"no approval within {timeout_seconds:g} s")
             return no_answer(timeout_seconds)
-        return ApprovalDecision(approved=form.approve, approver=form.approver.strip(), comment=form.comment.strip(),
-                                decided_at=datetime.now(UTC))  # fmt: skip
+        return _decision(form)
 
     return ask
+
+
+def _decision(form: ApprovalForm) -> ApprovalDecision:
+    return ApprovalDecision(approved=form.approve, approver=form.approver.strip(), comment=form.comment.strip(),
+                            decided_at=datetime.now(UTC))  # fmt: skip
 
 
 async def _running_again(message: str) -> None:
