@@ -80,10 +80,13 @@ def wait_for_state(server: PrefectServer, run_id: str, worker: subprocess.Popen[
 
 
 def artifacts_of(server: PrefectServer, run_id: str) -> dict[str, dict[str, Any]]:
-    """The run's artifacts by key."""
+    """The run's artifacts by key, the latest version of each (a resumed run publishes its plan again)."""
     with server.api() as api:
-        found = api.post("/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run_id]}}})
-    return {artifact["key"]: artifact for artifact in found.raise_for_status().json() if artifact["key"]}
+        found = api.post(
+            "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run_id]}}, "sort": "CREATED_DESC"}
+        )
+    newest_first = found.raise_for_status().json()
+    return {artifact["key"]: artifact for artifact in reversed(newest_first) if artifact["key"]}
 
 
 def terminate_calls(sim: Served) -> int:
