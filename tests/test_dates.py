@@ -20,7 +20,6 @@ from box_offboarding.ingest.dates import (
     NO_AMBIGUOUS,
     DateColumn,
     read_date_column,
-    with_parsed_dates,
 )
 
 D = dt.date
@@ -360,11 +359,11 @@ def test_dateparser_sees_each_unread_worded_text_once(monkeypatch: pytest.Monkey
     assert dates(column)[0] == dates(column)[4] == D(2026, 12, 2)
 
 
-def test_with_parsed_dates_is_the_column_reading_without_notes() -> None:
-    """The old entry point gives the same per-column dates, and adds only the date column."""
+def test_the_column_reading_adds_only_the_date_and_note_columns() -> None:
+    """The frame comes back with its own columns, then the date and the note, the dates decided per column."""
     frame = pl.DataFrame({"written": ["28/11/2026", "01/12/2026", "Nov 27, 2026 5:00 PM PST"]})
 
-    result = with_parsed_dates(frame, "written", "date", day_first=False)
+    result = read_date_column(frame, "written", date_column="date", note_column="note", day_first=False).frame
 
-    assert result.columns == ["written", "date"]
+    assert result.columns == ["written", "date", "note"]
     assert result.get_column("date").to_list() == [D(2026, 11, 28), D(2026, 12, 1), D(2026, 11, 27)]

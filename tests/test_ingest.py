@@ -17,7 +17,7 @@ from openpyxl import Workbook, load_workbook
 from box_offboarding.columns import FILE_ERROR_SCHEMA, INPUT_SCHEMA
 from box_offboarding.errors import ConfigurationError
 from box_offboarding.ingest import INPUTS_SCHEMA, IngestResult, expand_inputs, ingest
-from box_offboarding.ingest.dates import parse_dates
+from box_offboarding.ingest.dates import read_date_column
 from box_offboarding.settings import Settings
 
 Rows = Sequence[Sequence[object]]
@@ -417,9 +417,9 @@ def test_name_from_first_and_last(tmp_path: Path, headers: list[str], values: li
 )
 def test_date_forms(text: str, day_first: bool, expected: dt.date | None) -> None:
     """Each written form reads as HR meant it; ambiguous slashes follow day_first; nonsense gives null."""
-    frame = pl.DataFrame({"t": [text]}).select(parse_dates(pl.col("t"), day_first=day_first))
+    column = read_date_column(pl.DataFrame({"t": [text]}), "t", date_column="d", note_column="n", day_first=day_first)
 
-    assert frame.item() == expected
+    assert column.frame.get_column("d").item() == expected
 
 
 def test_date_cells_serials_and_text_in_one_column(tmp_path: Path) -> None:

@@ -16,14 +16,15 @@ from prefect.artifacts import acreate_link_artifact, acreate_markdown_artifact, 
 from box_offboarding.delivery import DeliveryResult
 from box_offboarding.outcome import RunOutcome
 from box_offboarding.report import attention_frame, summary_text
+from box_offboarding.settings import BoxSettings
 
 #: Most rows the run page's attention table shows; the report's Attention sheet has them all.
 ATTENTION_CAP = 200
 #: Longest reason the attention table shows, so a row fits on screen; the report has the whole text.
 REASON_CHARS = 90
-#: Box's web app address of a file is ``<this>/<file id>``; the simulator's equivalent is
-#: ``<BOX_BASE_URL>/_sim/uploads`` (it serves the uploaded bytes).
-BOX_WEB_URL = "https://app.box.com/file"
+#: Box's web app address of a file is ``<this>/<file id>``: ``BOX_WEB_URL``'s default (the simulator's equivalent is
+#: ``<BOX_BASE_URL>/_sim/uploads``, which serves the uploaded bytes).
+BOX_WEB_URL: str = BoxSettings.model_fields["web_url"].default
 #: The attention table's columns, in order.
 ATTENTION_TABLE_COLUMNS = ("attention", "login", "what_to_do", "reason", "file", "sheet", "row")
 

@@ -386,18 +386,15 @@ async def _run_stages(
     aborted: str | None = None
     async with BoxClient(settings.box) as client:
         plan = await stage(plan_stage)(ingested, context, client=client, ledger=ledger, protected=protected)
-        ledger.record_rows(context.run_id, plan.rows)
-        guard_tripped = plan.blast_radius is not None
         if approver and needs_approval(ApprovalMode(settings.approval), dry_run=settings.dry_run,
-                                       guard_tripped=guard_tripped):  # fmt: skip
+                                       guard_tripped=plan.blast_radius is not None):  # fmt: skip
+            ledger.record_rows(context.run_id, plan.rows)  # durable while a person decides
             plan, aborted = await approval_stage(plan, ingested, context, ledger=ledger, approver=approver)
         rows = plan.rows
         ledger.record_rows(context.run_id, rows)
-        if aborted is not None:
-            pass
-        elif plan.blast_radius is not None:
+        if aborted is None and plan.blast_radius is not None:
             aborted = str(plan.blast_radius)
-        elif not settings.dry_run:
+        if aborted is None and not settings.dry_run:
             termination = await stage(terminate_stage)(plan, context, client=client, ledger=ledger)
             rows = apply_outcomes(rows, termination.outcomes)
             ledger.record_rows(context.run_id, rows)

@@ -31,23 +31,21 @@ ADDRESS = r"[^\s@<>,;:\"()\[\]]+@[^\s@<>,;:\"'()\[\]]+"
 
 def normalise_login(column: pl.Expr) -> pl.Expr:
     """The login a cell names: its one address when it holds one (trimmed of what people wrap around it, trailing
-    dots included), else the trimmed text; lower-cased; empty becomes null. Two addresses: see
-    :func:`addresses_in`."""
+    dots included), else the trimmed text; lower-cased; empty becomes null. A cell of two addresses names none of
+    them: :func:`check_rows` makes it invalid."""
     cleaned = column.str.strip_chars(WHITESPACE)
-    found = _addresses(cleaned)
-    login = pl.coalesce(pl.when(found.list.len() == 1).then(found.list.first()), cleaned.str.to_lowercase())
-    return pl.when(login != "").then(login)
+    return _login_from(_addresses(cleaned), cleaned)
 
 
-def _addresses(column: pl.Expr) -> pl.Expr:
-    """The different addresses in a cell, lower-cased, in order."""
-    found = column.str.extract_all(ADDRESS).list.eval(pl.element().str.strip_chars_end(".").str.to_lowercase())
+def _addresses(cleaned: pl.Expr) -> pl.Expr:
+    """The different addresses in a trimmed cell, lower-cased, in order."""
+    found = cleaned.str.extract_all(ADDRESS).list.eval(pl.element().str.strip_chars_end(".").str.to_lowercase())
     return found.list.unique(maintain_order=True)
 
 
-def addresses_in(column: pl.Expr) -> pl.Expr:
-    """How many different addresses a cell holds."""
-    return _addresses(column).list.len()
+def _login_from(addresses: pl.Expr, cleaned: pl.Expr) -> pl.Expr:
+    login = pl.coalesce(pl.when(addresses.list.len() == 1).then(addresses.list.first()), cleaned.str.to_lowercase())
+    return pl.when(login != "").then(login)
 
 
 def _login_note(column: pl.Expr, login: pl.Expr) -> pl.Expr:
@@ -136,9 +134,11 @@ def check_rows(
     ``invalid``, since guessing a date could cut someone off early.
     """
     written = pl.col("login_as_written")
-    frame = rows.sort("input_index").with_columns(
-        normalise_login(written).alias("login"), addresses_in(written).alias("addresses")
-    )
+    cleaned = written.str.strip_chars(WHITESPACE)
+    frame = rows.sort("input_index").with_columns(_addresses(cleaned).alias("__found__"))  # extracted once
+    frame = frame.with_columns(
+        _login_from(pl.col("__found__"), cleaned).alias("login"), pl.col("__found__").list.len().alias("addresses")
+    ).drop("__found__")
     frame = frame.with_columns(
         pl.concat_str([pl.col("input_note"), _login_note(written, pl.col("login"))], separator="; ", ignore_nulls=True)
         .replace("", None)

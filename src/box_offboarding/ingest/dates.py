@@ -362,27 +362,3 @@ def read_date_column(
     )
     joined = frame.join(read, on=text_column, how="left", maintain_order="left")
     return DateColumn(frame=joined, order=decided.order, decision=decided.decision)
-
-
-def with_parsed_dates(frame: pl.DataFrame, text_column: str, date_column: str, *, day_first: bool) -> pl.DataFrame:
-    """``frame`` with ``date_column`` read by :func:`read_date_column`, without its note (for callers not yet showing
-    the notes)."""
-    note = f"__{date_column}_note__"
-    return read_date_column(
-        frame, text_column, date_column=date_column, note_column=note, day_first=day_first
-    ).frame.drop(note)
-
-
-def parse_dates(text: pl.Expr, *, day_first: bool) -> pl.Expr:
-    """Dates from trimmed text cells, each read alone: ambiguous slashed dates follow ``day_first``. Reading a whole
-    column, use :func:`read_date_column`, which lets the column's other dates decide."""
-
-    order = DAY_FIRST if day_first else MONTH_FIRST
-
-    def read(cells: pl.Series) -> pl.Series:
-        texts = cells.to_frame(_TEXT).group_by(_TEXT).agg(pl.len().alias(_COUNT)).drop_nulls()
-        readings = _with_worded(texts.with_columns(_fast_readings(pl.col(_TEXT))), day_first=day_first)
-        dated = readings.select(_TEXT, pl.coalesce(_READ, _ambiguous_as(order)))
-        return cells.to_frame(_TEXT).join(dated, on=_TEXT, how="left", maintain_order="left").get_column(_READ)
-
-    return text.map_batches(read, return_dtype=pl.Date)

@@ -180,8 +180,8 @@ def shape_rows(grid: pl.DataFrame, header: HeaderMatch, *, day_first: bool | Non
     blank = inside.filter(pl.col("__kind__") == BLANK).get_column(ROW_NUMBER).to_list()
     passed_over = {kind: numbers for kind, numbers in skipped.iter_rows()}
     decision = None if dates.order == NO_AMBIGUOUS else dates.decision
-    found = [hold for hold in (_status_holds(data, header), _rehire_holds(dates.frame, header, day_first=day_first))
-             if hold is not None]  # fmt: skip
+    rehires = _rehire_holds(dates.frame, header, fallback=fallback, because=because)
+    found = [hold for hold in (_status_holds(data, header), rehires) if hold is not None]
     holds = pl.concat(found).sort("row") if found else None
     return ShapedRows(rows=rows, passed_over=passed_over, blank=blank, date_decision=decision, holds=holds)
 
@@ -197,14 +197,14 @@ def _date_order_fallback(header: HeaderMatch, day_first: bool | None) -> tuple[b
     return False, "the default for English headers; set OFFBOARD_DAY_FIRST for day-first files"
 
 
-def _rehire_holds(dated: pl.DataFrame, header: HeaderMatch, *, day_first: bool | None) -> pl.DataFrame | None:
+def _rehire_holds(dated: pl.DataFrame, header: HeaderMatch, *, fallback: bool, because: str) -> pl.DataFrame | None:
     """The rows with a rehire (or return) date on or after their termination date, or one that cannot be compared
-    (unreadable, or no termination date): the person is coming back."""
+    (unreadable, or no termination date): the person is coming back. Wholly ambiguous rehire dates are read in the
+    order the termination dates fell back to (``fallback``, ``because``)."""
     column = _field(header, REHIRE_DATE)
     if column is None:
         return None
     written = dated.filter(pl.col(column).is_not_null()).with_columns(pl.col(column).str.replace(MIDNIGHT, ""))
-    fallback, because = _date_order_fallback(header, day_first)
     rehire = read_date_column(written, column, date_column="__rehire__", note_column="__rehire_note__",
                               day_first=fallback, because=because).frame  # fmt: skip
     coming_back = (
